@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("reviews.api_urls")),
+    path("", include("reviews.urls")),
+]

@@ -1,0 +1,46 @@
+"""Every API error is JSON: {"code", "message", and "errors" per field where there are some}."""
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .exceptions import InvalidInput, ReviewError
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            inner = _first_message(value)
+            return inner if field == "non_field_errors" else f"{field}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def json_exception_handler(exc, context):
+    if isinstance(exc, ReviewError):
+        body = {"code": exc.code, "message": exc.message}
+        if isinstance(exc, InvalidInput) and exc.field:
+            body["errors"] = {exc.field: [exc.message]}
+        return Response(body, status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("No such object for this API client.")
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "code": "invalid",
+            "message": _first_message(exc.detail),
+            "errors": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail},
+        }
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        response.data = {"code": code, "message": str(detail)}
+    return response
+
+
+def api_not_found(request, exception=None):
+    return JsonResponse({"code": "not_found", "message": "No such API endpoint."}, status=status.HTTP_404_NOT_FOUND)

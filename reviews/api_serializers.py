@@ -1,0 +1,190 @@
+"""Input and output serializers of the integration API (DESIGN §8)."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from .models import URGENCY_CODES, Case, Patient
+from .policy import avatar_flag_urgency
+from .selectors import CaseDetail, case_final_answer
+from .services import CaseIngestData, IngestMessage
+
+MAX_MESSAGES = 200
+MAX_BODY = 20_000
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are an error, so an integrator's typo is not silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class IngestPatientSerializer(StrictSerializer):
+    birth_year = serializers.IntegerField(
+        min_value=1900, max_value=timezone.now().year, required=False, allow_null=True
+    )
+    sex = serializers.ChoiceField(choices=Patient.Sex.values, required=False, allow_null=True)
+
+
+class IngestMessageSerializer(StrictSerializer):
+    author = serializers.ChoiceField(choices=["patient", "avatar"])
+    body = serializers.CharField(max_length=MAX_BODY, trim_whitespace=True)
+    sent_at = serializers.DateTimeField()
+
+
+class IngestAvatarFlagSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=60)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class IngestAvatarSerializer(StrictSerializer):
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    flags = IngestAvatarFlagSerializer(many=True, required=False, default=list)
+
+
+class CaseIngestSerializer(StrictSerializer):
+    external_id = serializers.CharField(max_length=100)
+    doctor = serializers.CharField(max_length=40, help_text="The doctor's licence number (GET /api/v1/doctors/).")
+    patient_ref = serializers.CharField(
+        max_length=200, help_text="The platform's own patient reference; only a keyed hash of it is kept."
+    )
+    patient = IngestPatientSerializer(required=False)
+    messages = IngestMessageSerializer(many=True, allow_empty=False, max_length=MAX_MESSAGES)
+    avatar = IngestAvatarSerializer(required=False)
+
+    def validate_messages(self, messages):
+        if not any(m["author"] == "patient" for m in messages):
+            raise serializers.ValidationError("A case needs at least one message from the patient.")
+        return messages
+
+    def to_ingest_data(self) -> CaseIngestData:
+        data = self.validated_data
+        patient = data.get("patient") or {}
+        avatar = data.get("avatar") or {}
+        return CaseIngestData(
+            external_id=data["external_id"],
+            doctor_licence=data["doctor"],
+            patient_ref=data["patient_ref"],
+            birth_year=patient.get("birth_year"),
+            sex=patient.get("sex"),
+            messages=[IngestMessage(m["author"], m["body"], m["sent_at"]) for m in data["messages"]],
+            avatar_confidence=avatar.get("confidence"),
+            avatar_flags=[dict(f) for f in avatar.get("flags", [])],
+        )
+
+
+class FlagSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["avatar", "triage"])
+    code = serializers.CharField()
+    urgency = serializers.ChoiceField(choices=URGENCY_CODES)
+    rule_id = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    matched_text = serializers.CharField(allow_blank=True)
+
+    def to_representation(self, flag):
+        return {
+            "source": flag["source"],
+            "code": flag["code"],
+            "urgency": flag.get("urgency") or avatar_flag_urgency(flag["code"]),
+            "rule_id": flag.get("rule_id", ""),
+            "reason": flag.get("reason", ""),
+            "matched_text": flag.get("matched_text", ""),
+        }
+
+
+class CaseIngestResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    urgency = serializers.ChoiceField(choices=URGENCY_CODES)
+    release = serializers.ChoiceField(choices=["hold", "release"])
+    review_reasons = serializers.ListField(child=serializers.CharField())
+    flags = FlagSerializer(many=True)
+
+    def to_representation(self, case: Case):
+        return {
+            "id": case.pk,
+            "status": case.status,
+            "urgency": case.urgency_code,
+            "release": "hold" if case.hold else "release",
+            "review_reasons": case.review_reasons,
+            "flags": FlagSerializer(case.flags, many=True).data,
+        }
+
+
+class DecisionSummarySerializer(serializers.Serializer):
+    action = serializers.CharField()
+    doctor = serializers.IntegerField(help_text="The deciding doctor's id (GET /api/v1/doctors/).")
+    correction_category = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField()
+
+
+class CaseSummarySerializer(serializers.Serializer):
+    """A case as other systems see it: no conversation beyond question and final answer."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    status = serializers.CharField()
+    urgency = serializers.ChoiceField(choices=URGENCY_CODES)
+    release = serializers.ChoiceField(choices=["hold", "release"])
+    doctor = serializers.IntegerField()
+    patient = serializers.CharField(help_text="The patient's pseudonym.")
+    question = serializers.CharField()
+    final_answer = serializers.CharField(allow_null=True)
+    decision = DecisionSummarySerializer(allow_null=True)
+    review_reasons = serializers.ListField(child=serializers.CharField())
+    flags = FlagSerializer(many=True)
+    received_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, detail: CaseDetail):
+        case = detail.case
+        decision = detail.last_answer_decision
+        question = next((m.body for m in detail.messages if m.author == "patient"), "")
+        return {
+            "id": case.pk,
+            "external_id": case.external_id,
+            "status": case.status,
+            "urgency": case.urgency_code,
+            "release": "hold" if case.hold else "release",
+            "doctor": case.doctor_id,
+            "patient": case.patient.pseudonym,
+            "question": question,
+            "final_answer": case_final_answer(detail),
+            "decision": None
+            if decision is None
+            else {
+                "action": decision.action,
+                "doctor": decision.doctor_id,
+                "correction_category": decision.correction_category,
+                "decided_at": decision.created_at.isoformat(),
+            },
+            "review_reasons": case.review_reasons,
+            "flags": FlagSerializer(case.flags, many=True).data,
+            "received_at": case.received_at.isoformat(),
+            "due_at": case.due_at.isoformat(),
+            "updated_at": case.updated_at.isoformat(),
+        }
+
+
+class DoctorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    specialty = serializers.CharField()
+    licence_number = serializers.CharField()
+    avatar_name = serializers.CharField()
+    avatar_active = serializers.BooleanField()
+
+    def to_representation(self, profile):
+        return {
+            "id": profile.user_id,
+            "name": profile.user.full_name,
+            "specialty": profile.specialty,
+            "licence_number": profile.licence_number,
+            "avatar_name": profile.avatar_name,
+            "avatar_active": profile.avatar_active,
+        }

@@ -1,0 +1,220 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ApiClient, Hospital
+
+
+class Urgency(models.IntegerChoices):
+    """Stored as a rank so that the queue's ORDER BY is a plain index order."""
+
+    EMERGENCY = 0, _("Emergency")
+    URGENT = 1, _("Urgent")
+    SOON = 2, _("Soon")
+    ROUTINE = 3, _("Routine")
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_code(cls, code: str) -> "Urgency":
+        return cls[code.upper()]
+
+
+URGENCY_CODES = [u.code for u in Urgency]
+
+
+class CaseStatus(models.TextChoices):
+    AUTO_RELEASED = "auto_released", _("Auto-released")
+    AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    CORRECTED = "corrected", _("Corrected")
+    TAKEN_OVER = "taken_over", _("Taken over")
+    CLOSED = "closed", _("Closed")
+
+
+class Patient(models.Model):
+    """A pseudonymous patient: nothing here identifies the person.
+
+    `ref_hash` is an HMAC of the platform's patient reference, so the same patient maps
+    to the same pseudonym without the reference itself being stored.
+    """
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "unknown", _("Unknown")
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="patients")
+    pseudonym = models.CharField(_("pseudonym"), max_length=16)
+    ref_hash = models.CharField(max_length=64)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex, default=Sex.UNKNOWN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hospital", "ref_hash"], name="patient_ref_unique_per_hospital"),
+            models.UniqueConstraint(fields=["hospital", "pseudonym"], name="patient_pseudonym_unique_per_hospital"),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class Case(models.Model):
+    """One avatar-handled inquiry."""
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="cases")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cases")
+    external_id = models.CharField(_("external id"), max_length=100)
+    status = models.CharField(_("status"), max_length=20, choices=CaseStatus)
+    urgency = models.PositiveSmallIntegerField(_("urgency"), choices=Urgency, default=Urgency.ROUTINE)
+    # Each flag: {"source": "avatar"|"triage", "code", "rule_id", "urgency", "reason",
+    # "matched_text", "message_index", "start", "end"}.
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    avatar_confidence = models.FloatField(_("avatar confidence"), null=True, blank=True)
+    review_reasons = models.JSONField(_("review reasons"), default=list, blank=True)
+    # True while the platform is waiting for a doctor before the answer goes out.
+    hold = models.BooleanField(_("held for a doctor"), default=False)
+    # The first patient message, shortened, so the queue needs no join on messages.
+    question_preview = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"))
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Null with claimed_by set means an open-ended claim: the doctor took the case over.
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hospital", "external_id"], name="case_external_id_unique_per_hospital"),
+            models.CheckConstraint(condition=models.Q(status__in=CaseStatus.values), name="case_status_valid"),
+            models.CheckConstraint(condition=models.Q(urgency__in=Urgency.values), name="case_urgency_valid"),
+        ]
+        indexes = [
+            # The queue: one doctor's cases awaiting review in queue order (DESIGN §5).
+            # Partial, so it stays small however many decided cases pile up.
+            models.Index(
+                fields=["doctor", "urgency", "due_at", "id"],
+                condition=models.Q(status="awaiting_review"),
+                name="case_queue_idx",
+            ),
+            models.Index(fields=["doctor", "status"], name="case_doctor_status_idx"),
+            models.Index(fields=["hospital", "updated_at"], name="case_hospital_updated_idx"),
+            models.Index(fields=["patient", "received_at"], name="case_patient_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} ({self.external_id})"
+
+    @property
+    def urgency_code(self) -> str:
+        return Urgency(self.urgency).code
+
+    def claim_active(self, at=None) -> bool:
+        if self.claimed_by_id is None:
+            return False
+        return self.claim_expires_at is None or self.claim_expires_at > (at or timezone.now())
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        PATIENT = "patient", _("Patient")
+        AVATAR = "avatar", _("Avatar")
+        DOCTOR = "doctor", _("Doctor")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    author = models.CharField(_("author"), max_length=10, choices=Author)
+    # The doctor who wrote it, for doctor messages.
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    body = models.TextField(_("message"))  # identifiers scrubbed before storage
+    sent_at = models.DateTimeField(_("sent"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["case", "sent_at", "id"], name="message_case_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(author="doctor", doctor__isnull=False) | ~models.Q(author="doctor"),
+                name="message_doctor_has_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author} message {self.pk} on case {self.case_id}"
+
+
+class Decision(models.Model):
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        CORRECT = "correct", _("Correct")
+        TAKE_OVER = "take_over", _("Take over")
+        CLOSE = "close", _("Close")
+
+    class Category(models.TextChoices):
+        FACTUAL_ERROR = "factual_error", _("Factual error")
+        UNSAFE_ADVICE = "unsafe_advice", _("Unsafe advice")
+        INCOMPLETE = "incomplete", _("Incomplete")
+        TONE = "tone", _("Tone")
+        SHOULD_ESCALATE = "should_escalate", _("Should escalate")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    # Always a doctor: no decision without a person responsible for it.
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(_("action"), max_length=12, choices=Action)
+    original_text = models.TextField(_("draft"), blank=True)
+    final_text = models.TextField(_("final answer"), blank=True)
+    correction_category = models.CharField(_("reason"), max_length=20, choices=Category, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="decision_case_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="correct") | ~models.Q(correction_category=""),
+                name="decision_correction_has_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} of case {self.case_id} by {self.doctor_id}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of who did what. Holds ids and reasons, never patient text."""
+
+    class ActorType(models.TextChoices):
+        USER = "user", _("User")
+        API_CLIENT = "api_client", _("API client")
+        SYSTEM = "system", _("System")
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="audit_events")
+    actor_type = models.CharField(max_length=12, choices=ActorType)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    actor_api_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True)
+    action = models.CharField(max_length=60)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events")
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["hospital", "at"], name="audit_hospital_at_idx"),
+            models.Index(fields=["case", "id"], name="audit_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,115 @@
+"""The review policy of DESIGN §4: does a new case need a doctor, how urgently, and
+must the platform hold the avatar's answer until one has acted?
+
+Pure functions of the case's content and the hospital's policy, so a retried ingest
+decides exactly the same.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from .triage import asks_for_human, guard_draft, screen_message
+from .triage.red_flags import RULES
+
+URGENCY_ORDER = ["emergency", "urgent", "soon", "routine"]
+_CATEGORY_URGENCY = {rule.category: rule.urgency for rule in RULES} | {rule.id: rule.urgency for rule in RULES}
+
+# Reasons that keep the answer from the patient until a doctor acts. The routine sample
+# is reviewed after the fact: its answer goes out at once.
+HOLDING_REASONS = {
+    "red_flag",
+    "avatar_flag",
+    "draft_diagnosis",
+    "draft_prescription",
+    "low_confidence",
+    "patient_requested_human",
+}
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    author: str  # "patient" | "avatar"
+    body: str
+
+
+@dataclass
+class ReviewAssessment:
+    urgency: str
+    flags: list[dict] = field(default_factory=list)
+    review_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review_reasons)
+
+    @property
+    def hold(self) -> bool:
+        return any(reason in HOLDING_REASONS for reason in self.review_reasons)
+
+
+def avatar_flag_urgency(code: str) -> str:
+    """Avatar flag codes are the platform's; known ones map to an urgency, others to "soon"."""
+    code = code.strip().lower()
+    if code in URGENCY_ORDER:
+        return code
+    return _CATEGORY_URGENCY.get(code, "soon")
+
+
+def in_routine_sample(key: str, rate: float) -> bool:
+    """A deterministic draw: the same case is in or out of the sample on every retry."""
+    if rate <= 0:
+        return False
+    draw = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+    return draw < rate
+
+
+def assess_case(
+    *,
+    messages: list[IncomingMessage],
+    avatar_flags: list[dict],
+    avatar_confidence: float | None,
+    confidence_threshold: float,
+    sample_rate: float,
+    sample_key: str,
+) -> ReviewAssessment:
+    flags: list[dict] = []
+    reasons: list[str] = []
+
+    for index, message in enumerate(messages):
+        if message.author == "patient":
+            for flag in screen_message(message.body):
+                flags.append(
+                    {"source": "triage", "code": flag.category, "reason": "", "message_index": index} | flag.as_dict()
+                )
+            if asks_for_human(message.body) and "patient_requested_human" not in reasons:
+                reasons.append("patient_requested_human")
+        elif message.author == "avatar":
+            for reason in guard_draft(message.body):
+                if reason not in reasons:
+                    reasons.append(reason)
+
+    for avatar_flag in avatar_flags:
+        flags.append(
+            {
+                "source": "avatar",
+                "code": avatar_flag["code"],
+                "rule_id": "",
+                "category": "",
+                "urgency": avatar_flag_urgency(avatar_flag["code"]),
+                "reason": avatar_flag.get("reason", ""),
+                "matched_text": "",
+                "message_index": None,
+            }
+        )
+
+    if any(f["source"] == "triage" for f in flags):
+        reasons.insert(0, "red_flag")
+    if avatar_flags:
+        reasons.insert(0, "avatar_flag")
+    if avatar_confidence is not None and avatar_confidence < confidence_threshold:
+        reasons.append("low_confidence")
+    if not reasons and in_routine_sample(sample_key, sample_rate):
+        reasons.append("routine_sample")
+
+    urgency = min((f["urgency"] for f in flags), key=URGENCY_ORDER.index, default="routine")
+    return ReviewAssessment(urgency=urgency, flags=flags, review_reasons=reasons)

@@ -1,0 +1,122 @@
+"""Reads shared by pages and the API, always scoped to whoever is asking."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+
+from accounts.models import ApiClient, User
+
+from .models import Case, CaseStatus, Decision, Message
+
+QUEUE_PAGE_SIZE = 50
+
+
+def cases_for_doctor(doctor: User) -> QuerySet[Case]:
+    """The cases a doctor may open: their own avatar's, in their own hospital."""
+    return Case.objects.filter(hospital_id=doctor.hospital_id, doctor=doctor)
+
+
+def cases_for_client(client: ApiClient) -> QuerySet[Case]:
+    return Case.objects.filter(hospital_id=client.hospital_id)
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    urgency: int
+    due_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.urgency}|{self.due_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> "QueueCursor | None":
+        """None for anything that is not a cursor we made: the queue then starts at the top."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            urgency, due_at, case_id = raw.split("|")
+            return cls(int(urgency), datetime.fromisoformat(due_at), int(case_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list[Case]
+    next_cursor: str | None
+
+
+def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QUEUE_PAGE_SIZE) -> QueuePage:
+    """One page of the doctor's queue in DESIGN §5 order, by keyset.
+
+    Reads the partial index `case_queue_idx` in order and stops after `size + 1` rows:
+    no OFFSET and no COUNT, so page 200 costs what page 1 costs.
+    """
+    qs = (
+        cases_for_doctor(doctor)
+        .filter(status=CaseStatus.AWAITING_REVIEW)
+        .select_related("patient", "claimed_by")
+        .order_by("urgency", "due_at", "id")
+    )
+    if after is not None:
+        # A row comparison, (urgency, due_at, id) > (…), which PostgreSQL answers with an index range.
+        qs = qs.filter(
+            TupleGreaterThan(Tuple(F("urgency"), F("due_at"), F("id")), (after.urgency, after.due_at, after.id))
+        )
+    rows = list(qs[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = QueueCursor(last.urgency, last.due_at, last.pk).encode()
+    return QueuePage(cases=rows, next_cursor=next_cursor)
+
+
+def conversations_taken_over(*, doctor: User) -> list[Case]:
+    """Cases this doctor took over and has not closed yet: they stay at hand until closed."""
+    return list(
+        cases_for_doctor(doctor)
+        .filter(status=CaseStatus.TAKEN_OVER, claimed_by=doctor)
+        .select_related("patient")
+        .order_by("urgency", "updated_at", "id")[:50]
+    )
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    messages: list[Message]
+    decisions: list[Decision]
+
+    @property
+    def draft(self) -> Message | None:
+        drafts = [m for m in self.messages if m.author == Message.Author.AVATAR]
+        return drafts[-1] if drafts else None
+
+    @property
+    def last_answer_decision(self) -> Decision | None:
+        answers = [d for d in self.decisions if d.action != Decision.Action.CLOSE]
+        return answers[-1] if answers else None
+
+
+def case_detail(*, case: Case) -> CaseDetail:
+    """A case with its conversation and decisions, in a fixed number of queries."""
+    messages = list(case.messages.select_related("doctor").order_by("sent_at", "id"))
+    decisions = list(case.decisions.select_related("doctor").order_by("created_at", "id"))
+    return CaseDetail(case=case, messages=messages, decisions=decisions)
+
+
+def case_final_answer(detail: CaseDetail) -> str | None:
+    """What the patient was finally told on a doctor's authority, if anything yet."""
+    decision = detail.last_answer_decision
+    if decision is None:
+        return None
+    if decision.action == Decision.Action.TAKE_OVER:
+        replies = [m.body for m in detail.messages if m.author == Message.Author.DOCTOR]
+        return replies[-1] if replies else None
+    return decision.final_text

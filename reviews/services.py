@@ -1,0 +1,460 @@
+"""Every change of state of a case, one function per transition (DESIGN §4–§5).
+
+Each writing function is one transaction: lock the case row, check the rule, write the
+change with its Decision and AuditEvent, or change nothing and raise a `ReviewError`
+whose message says why. The conditional UPDATE on `version` repeats the check in the
+database itself, so a lost update is impossible even where row locks are not
+available (the SQLite demo).
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiClient, DoctorProfile, Hospital, User
+
+from .audit import audit_record
+from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
+from .models import Case, CaseStatus, Decision, Message, Patient, Urgency
+from .policy import IncomingMessage, assess_case
+from .scrub import scrub_identifiers
+
+_PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by hand
+
+
+@dataclass(frozen=True)
+class IngestMessage:
+    author: str
+    body: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseIngestData:
+    external_id: str
+    doctor_licence: str
+    patient_ref: str
+    messages: list[IngestMessage]
+    birth_year: int | None = None
+    sex: str | None = None
+    avatar_confidence: float | None = None
+    avatar_flags: list[dict] = field(default_factory=list)
+
+
+def patient_ref_hash(*, hospital: Hospital, patient_ref: str) -> str:
+    key = settings.PATIENT_REF_KEY.encode()
+    return hmac.new(key, f"{hospital.pk}:{patient_ref}".encode(), hashlib.sha256).hexdigest()
+
+
+def patient_for_reference(
+    *, hospital: Hospital, patient_ref: str, birth_year: int | None = None, sex: str | None = None
+) -> Patient:
+    """The hospital's pseudonymous patient for a platform reference, created on first sight.
+
+    Runs in its own transaction so that two cases of a new patient arriving together
+    both end up with the one patient row (the unique constraint decides the race).
+    """
+    ref_hash = patient_ref_hash(hospital=hospital, patient_ref=patient_ref)
+    for _attempt in range(8):
+        patient = Patient.objects.filter(hospital=hospital, ref_hash=ref_hash).first()
+        if patient is not None:
+            return patient
+        pseudonym = "P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6))
+        try:
+            with transaction.atomic():
+                return Patient.objects.create(
+                    hospital=hospital,
+                    ref_hash=ref_hash,
+                    pseudonym=pseudonym,
+                    birth_year=birth_year,
+                    sex=sex or Patient.Sex.UNKNOWN,
+                )
+        except IntegrityError:
+            continue  # another ingest created this patient, or the pseudonym was taken: look again
+    raise RuntimeError("Could not allocate a patient pseudonym.")
+
+
+def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, bool]:
+    """Store a case pushed by the avatar platform. Returns (case, created).
+
+    Idempotent on external_id: a repeat returns the stored case, never a second one,
+    also when the repeats arrive concurrently (the unique constraint decides).
+    """
+    hospital = api_client.hospital
+    existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
+    if existing is not None:
+        return existing, False
+
+    profile = (
+        DoctorProfile.objects.select_related("user")
+        .filter(hospital=hospital, licence_number=data.doctor_licence, user__is_active=True)
+        .first()
+    )
+    if profile is None:
+        raise InvalidInput(
+            _("No active doctor with licence number %(licence)s in this hospital; see GET /api/v1/doctors/.")
+            % {"licence": data.doctor_licence},
+            field="doctor",
+        )
+
+    messages = [IngestMessage(m.author, scrub_identifiers(m.body), m.sent_at) for m in data.messages]
+    assessment = assess_case(
+        messages=[IncomingMessage(m.author, m.body) for m in messages],
+        avatar_flags=data.avatar_flags,
+        avatar_confidence=data.avatar_confidence,
+        confidence_threshold=hospital.confidence_threshold,
+        sample_rate=hospital.routine_sample_rate,
+        sample_key=f"{hospital.pk}:{data.external_id}",
+    )
+    patient = patient_for_reference(
+        hospital=hospital, patient_ref=data.patient_ref, birth_year=data.birth_year, sex=data.sex
+    )
+    now = timezone.now()
+    question = next((m.body for m in messages if m.author == "patient"), "")
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                hospital=hospital,
+                doctor=profile.user,
+                patient=patient,
+                external_id=data.external_id,
+                status=CaseStatus.AWAITING_REVIEW if assessment.needs_review else CaseStatus.AUTO_RELEASED,
+                urgency=Urgency.from_code(assessment.urgency),
+                flags=assessment.flags,
+                avatar_confidence=data.avatar_confidence,
+                review_reasons=assessment.review_reasons,
+                hold=assessment.hold,
+                question_preview=question[:200],
+                received_at=now,
+                due_at=now + hospital.sla_for(assessment.urgency),
+                updated_at=now,
+            )
+            Message.objects.bulk_create(
+                Message(case=case, author=m.author, body=m.body, sent_at=m.sent_at, created_at=now) for m in messages
+            )
+            audit_record(
+                hospital=hospital,
+                api_client=api_client,
+                case=case,
+                action="case.ingested",
+                details={
+                    "external_id": data.external_id,
+                    "status": case.status,
+                    "urgency": assessment.urgency,
+                    "review_reasons": assessment.review_reasons,
+                    "flags": [f.get("rule_id") or f["code"] for f in assessment.flags],
+                },
+            )
+    except IntegrityError:
+        existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return case, True
+
+
+# --- Doctors working a case -------------------------------------------------------------
+
+
+def _check_may_review(case: Case, doctor: User) -> None:
+    if not (doctor.is_active and doctor.is_doctor and doctor.hospital_id == case.hospital_id):
+        raise NotPermitted(_("Only the hospital's doctors can act on its cases."))
+    if case.doctor_id != doctor.pk:
+        raise NotPermitted(_("This case belongs to another doctor's avatar."))
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("hospital", "claimed_by").get(pk=case.pk)
+
+
+def _already_decided(case: Case) -> CaseAlreadyDecided:
+    last = case.decisions.select_related("doctor").order_by("-created_at", "-id").first()
+    if last is None:
+        return CaseAlreadyDecided(
+            _("This case was released without review (%(status)s); there is nothing to decide.")
+            % {"status": case.get_status_display()}
+        )
+    messages = {
+        Decision.Action.APPROVE: _("%(doctor)s approved this case %(when)s."),
+        Decision.Action.CORRECT: _("%(doctor)s corrected this case %(when)s."),
+        Decision.Action.TAKE_OVER: _("%(doctor)s took over this case %(when)s."),
+        Decision.Action.CLOSE: _("%(doctor)s closed this case %(when)s."),
+    }
+    return CaseAlreadyDecided(
+        messages[last.action] % {"doctor": last.doctor.display_name, "when": _ago(last.created_at)}
+    )
+
+
+def _ago(moment: datetime) -> str:
+    if timezone.now() - moment < timedelta(minutes=1):
+        return _("just now")
+    return _("%(time)s ago") % {"time": timesince(moment)}
+
+
+def _check_claim(case: Case, doctor: User, now: datetime) -> None:
+    if case.claimed_by_id == doctor.pk and case.claim_active(now):
+        return
+    if case.claimed_by_id is not None and case.claimed_by_id != doctor.pk and case.claim_active(now):
+        raise ClaimHeldByOther(
+            _("%(doctor)s is reviewing this case (claimed until %(until)s).")
+            % {
+                "doctor": case.claimed_by.display_name,
+                "until": timezone.localtime(case.claim_expires_at).strftime("%H:%M"),
+            }
+        )
+    if case.claimed_by_id == doctor.pk:
+        raise ClaimExpired(
+            _("Your claim on this case expired at %(at)s. Claim it again, check the case, then send your decision.")
+            % {"at": timezone.localtime(case.claim_expires_at).strftime("%H:%M")}
+        )
+    raise ClaimExpired(_("You do not hold this case. Claim it first, then send your decision."))
+
+
+def _save_transition(case: Case, expected_version: int, **changes) -> None:
+    """Write `changes` only if nobody changed the case since `expected_version`."""
+    now = changes.setdefault("updated_at", timezone.now())
+    updated = Case.objects.filter(pk=case.pk, version=expected_version).update(version=F("version") + 1, **changes)
+    if not updated:
+        raise CaseConflict(_("This case changed while you were working on it. Reload it and decide again."))
+    for name, value in changes.items():
+        setattr(case, name, value)
+    case.version = expected_version + 1
+    case.updated_at = now
+
+
+def case_claim(*, case: Case, doctor: User) -> Case:
+    """Take the case for the hospital's lease; refused while another doctor holds it."""
+    with transaction.atomic():
+        case = _locked(case)
+        _check_may_review(case, doctor)
+        if case.status != CaseStatus.AWAITING_REVIEW:
+            raise _already_decided(case)
+        now = timezone.now()
+        if case.claimed_by_id not in (None, doctor.pk) and case.claim_active(now):
+            _check_claim(case, doctor, now)  # raises ClaimHeldByOther with who and until when
+        _save_transition(
+            case, case.version, claimed_by=doctor, claim_expires_at=now + case.hospital.claim_lease, updated_at=now
+        )
+        case.claimed_by = doctor
+        audit_record(hospital=case.hospital, user=doctor, case=case, action="case.claimed")
+        return case
+
+
+def case_open(*, case: Case, doctor: User, ip: str | None = None) -> Case:
+    """A doctor opens a case: audited, and claimed for them when it is free to claim."""
+    with transaction.atomic():
+        case = _locked(case)
+        _check_may_review(case, doctor)
+        now = timezone.now()
+        claimable = case.status == CaseStatus.AWAITING_REVIEW and (
+            case.claimed_by_id == doctor.pk or not case.claim_active(now)
+        )
+        if claimable:
+            _save_transition(
+                case, case.version, claimed_by=doctor, claim_expires_at=now + case.hospital.claim_lease, updated_at=now
+            )
+            case.claimed_by = doctor
+        audit_record(
+            hospital=case.hospital, user=doctor, case=case, action="case.opened", ip=ip, details={"claimed": claimable}
+        )
+        return case
+
+
+def case_claim_next(*, doctor: User) -> Case | None:
+    """Claim the first unclaimed case of the doctor's queue, or None when there is none.
+
+    `FOR UPDATE SKIP LOCKED` lets doctors pressing "Next case" together walk past each
+    other's candidates instead of queueing on one row; the conditional UPDATE keeps
+    this correct where SKIP LOCKED does not exist.
+    """
+    if not (doctor.is_active and doctor.is_doctor):
+        raise NotPermitted(_("Only doctors work the review queue."))
+    for _attempt in range(10):
+        with transaction.atomic():
+            now = timezone.now()
+            candidate = (
+                Case.objects.select_for_update(skip_locked=True)
+                .filter(doctor=doctor, status=CaseStatus.AWAITING_REVIEW)
+                .filter(Q(claimed_by__isnull=True) | Q(claim_expires_at__lte=now))
+                .order_by("urgency", "due_at", "id")
+                .first()
+            )
+            if candidate is None:
+                return None
+            lease = doctor.hospital.claim_lease
+            claimed = Case.objects.filter(pk=candidate.pk, version=candidate.version).update(
+                claimed_by=doctor, claim_expires_at=now + lease, version=F("version") + 1, updated_at=now
+            )
+            if not claimed:
+                continue
+            # One leased claim per doctor: moving on releases the case they were on.
+            Case.objects.filter(
+                claimed_by=doctor, status=CaseStatus.AWAITING_REVIEW, claim_expires_at__isnull=False
+            ).exclude(pk=candidate.pk).update(claimed_by=None, claim_expires_at=None, version=F("version") + 1)
+            candidate.refresh_from_db()
+            audit_record(
+                hospital=candidate.hospital,
+                user=doctor,
+                case=candidate,
+                action="case.claimed",
+                details={"via": "next_case"},
+            )
+            return candidate
+    return None
+
+
+def _decide(
+    *,
+    case: Case,
+    doctor: User,
+    version: int,
+    action: str,
+    status: str,
+    final_text: str = "",
+    category: str = "",
+    note: str = "",
+) -> Decision:
+    with transaction.atomic():
+        case = _locked(case)
+        _check_may_review(case, doctor)
+        if case.status != CaseStatus.AWAITING_REVIEW:
+            raise _already_decided(case)
+        now = timezone.now()
+        _check_claim(case, doctor, now)
+        if case.version != version:
+            raise CaseConflict(
+                _(
+                    "This case changed since you opened it (a new message or another action). "
+                    "Reload it and decide again."
+                )
+            )
+        draft = case.messages.filter(author=Message.Author.AVATAR).order_by("-sent_at", "-id").first()
+        original = draft.body if draft else ""
+        taking_over = action == Decision.Action.TAKE_OVER
+        _save_transition(
+            case,
+            version,
+            status=status,
+            hold=False,
+            # A taken-over case stays with its doctor for the whole conversation.
+            claimed_by=doctor if taking_over else None,
+            claim_expires_at=None,
+            updated_at=now,
+        )
+        decision = Decision.objects.create(
+            case=case,
+            doctor=doctor,
+            action=action,
+            original_text=original,
+            final_text=original if action == Decision.Action.APPROVE else final_text,
+            correction_category=category,
+            note=note,
+            created_at=now,
+        )
+        audit_record(
+            hospital=case.hospital,
+            user=doctor,
+            case=case,
+            action=f"case.{status}",
+            details={"decision_id": decision.pk, "category": category} if category else {"decision_id": decision.pk},
+        )
+        return decision
+
+
+def case_approve(*, case: Case, doctor: User, version: int) -> Decision:
+    """The avatar's draft goes to the patient as it is, on this doctor's authority."""
+    return _decide(
+        case=case, doctor=doctor, version=version, action=Decision.Action.APPROVE, status=CaseStatus.APPROVED
+    )
+
+
+def case_correct(*, case: Case, doctor: User, version: int, final_text: str, category: str, note: str = "") -> Decision:
+    """The doctor's edited answer replaces the draft; both are kept, with the reason."""
+    final_text = final_text.strip()
+    if not final_text:
+        raise InvalidInput(_("Write the corrected answer before sending it."), field="final_text")
+    if category not in Decision.Category.values:
+        raise InvalidInput(_("Choose the reason for the correction."), field="category")
+    return _decide(
+        case=case,
+        doctor=doctor,
+        version=version,
+        action=Decision.Action.CORRECT,
+        status=CaseStatus.CORRECTED,
+        final_text=final_text,
+        category=category,
+        note=note.strip(),
+    )
+
+
+def case_take_over(*, case: Case, doctor: User, version: int) -> Decision:
+    """The avatar stops answering; the doctor continues the conversation in the portal."""
+    return _decide(
+        case=case, doctor=doctor, version=version, action=Decision.Action.TAKE_OVER, status=CaseStatus.TAKEN_OVER
+    )
+
+
+def case_reply(*, case: Case, doctor: User, body: str) -> Message:
+    """A doctor's own message to the patient on a case they took over."""
+    body = body.strip()
+    if not body:
+        raise InvalidInput(_("Write a reply before sending it."), field="body")
+    with transaction.atomic():
+        case = _locked(case)
+        _check_may_review(case, doctor)
+        if case.status != CaseStatus.TAKEN_OVER:
+            raise CaseAlreadyDecided(_("You can only reply on a case you have taken over."))
+        if case.claimed_by_id != doctor.pk:
+            raise ClaimHeldByOther(_("Another doctor is handling this conversation."))
+        now = timezone.now()
+        _save_transition(case, case.version, updated_at=now)
+        message = Message.objects.create(
+            case=case,
+            author=Message.Author.DOCTOR,
+            doctor=doctor,
+            body=scrub_identifiers(body),
+            sent_at=now,
+            created_at=now,
+        )
+        audit_record(
+            hospital=case.hospital,
+            user=doctor,
+            case=case,
+            action="case.doctor_message",
+            details={"message_id": message.pk},
+        )
+        return message
+
+
+def case_close(*, case: Case, doctor: User, version: int) -> Decision:
+    """End the case: the conversation is over and nothing more goes to the patient."""
+    with transaction.atomic():
+        case = _locked(case)
+        _check_may_review(case, doctor)
+        closable = {CaseStatus.TAKEN_OVER, CaseStatus.APPROVED, CaseStatus.CORRECTED}
+        if case.status not in closable:
+            if case.status == CaseStatus.AWAITING_REVIEW:
+                raise CaseConflict(_("Approve, correct or take over this case before closing it."))
+            raise _already_decided(case)
+        if case.status == CaseStatus.TAKEN_OVER and case.claimed_by_id != doctor.pk:
+            raise ClaimHeldByOther(_("Another doctor is handling this conversation."))
+        if case.version != version:
+            raise CaseConflict(_("This case changed since you loaded it (a new message?). Read it, then close it."))
+        now = timezone.now()
+        _save_transition(
+            case, version, status=CaseStatus.CLOSED, claimed_by=None, claim_expires_at=None, updated_at=now
+        )
+        decision = Decision.objects.create(case=case, doctor=doctor, action=Decision.Action.CLOSE, created_at=now)
+        audit_record(
+            hospital=case.hospital, user=doctor, case=case, action="case.closed", details={"decision_id": decision.pk}
+        )
+        return decision
