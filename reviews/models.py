@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiClient, Hospital
 
+from .policy import REVIEW_REASON_LABELS
+
 
 class Urgency(models.IntegerChoices):
     """Stored as a rank so that the queue's ORDER BY is a plain index order."""
@@ -118,6 +120,14 @@ class Case(models.Model):
     @property
     def urgency_code(self) -> str:
         return Urgency(self.urgency).code
+
+    @property
+    def review_reason_labels(self) -> list[str]:
+        return [REVIEW_REASON_LABELS.get(reason, reason) for reason in self.review_reasons]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == CaseStatus.AWAITING_REVIEW and self.due_at < timezone.now()
 
     def claim_active(self, at=None) -> bool:
         if self.claimed_by_id is None:

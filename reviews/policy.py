@@ -8,6 +8,8 @@ decides exactly the same.
 import hashlib
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 from .triage import asks_for_human, guard_draft, screen_message
 from .triage.red_flags import RULES
 
@@ -23,6 +25,16 @@ HOLDING_REASONS = {
     "draft_prescription",
     "low_confidence",
     "patient_requested_human",
+}
+
+REVIEW_REASON_LABELS = {
+    "red_flag": _("Red flag in the patient's message"),
+    "avatar_flag": _("Flagged by the avatar"),
+    "draft_diagnosis": _("Draft states a diagnosis"),
+    "draft_prescription": _("Draft prescribes or gives a dose"),
+    "low_confidence": _("Low avatar confidence"),
+    "patient_requested_human": _("Patient asked for a doctor"),
+    "routine_sample": _("Routine sample"),
 }
 
 

@@ -5,12 +5,13 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.utils import timezone
 
-from accounts.models import ApiClient, User
+from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
-from .models import Case, CaseStatus, Decision, Message
+from .models import Case, CaseStatus, Decision, Message, Urgency
 
 QUEUE_PAGE_SIZE = 50
 
@@ -120,3 +121,40 @@ def case_final_answer(detail: CaseDetail) -> str | None:
         replies = [m.body for m in detail.messages if m.author == Message.Author.DOCTOR]
         return replies[-1] if replies else None
     return decision.final_text
+
+
+@dataclass(frozen=True)
+class DoctorWorkload:
+    profile: DoctorProfile
+    awaiting: int
+    emergency: int
+    urgent: int
+    overdue: int
+
+
+def hospital_overview(*, hospital: Hospital) -> list[DoctorWorkload]:
+    """Each doctor's queue in numbers, for hospital admins: counts only, no conversations.
+
+    Counts over the partial queue index, which holds only cases awaiting review.
+    """
+    now = timezone.now()
+    counts = {
+        row["doctor"]: row
+        for row in Case.objects.filter(hospital=hospital, status=CaseStatus.AWAITING_REVIEW)
+        .values("doctor")
+        .annotate(
+            awaiting=Count("id"),
+            emergency=Count("id", filter=Q(urgency=Urgency.EMERGENCY)),
+            urgent=Count("id", filter=Q(urgency=Urgency.URGENT)),
+            overdue=Count("id", filter=Q(due_at__lt=now)),
+        )
+    }
+    profiles = DoctorProfile.objects.filter(hospital=hospital).select_related("user").order_by("user__full_name")
+    empty = {"awaiting": 0, "emergency": 0, "urgent": 0, "overdue": 0}
+    return [
+        DoctorWorkload(
+            profile=profile,
+            **{key: counts.get(profile.user_id, empty)[key] for key in empty},
+        )
+        for profile in profiles
+    ]
