@@ -8,9 +8,10 @@ import difflib
 import re
 from dataclasses import dataclass
 
-# A token is a run of whitespace, one CJK character, or a run of anything else: Chinese
-# has no spaces, so diffing it by "word" would mark whole sentences as changed.
-_TOKEN = re.compile(r"\s+|[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]|[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+# A token is a run of whitespace, one CJK character, a word, or one punctuation mark:
+# Chinese has no spaces, so diffing it by "word" would mark whole sentences as changed,
+# and a full stop is not part of the word before it.
+_TOKEN = re.compile(r"\s+|[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]|\w+|[^\w\s]")
 
 
 @dataclass(frozen=True)

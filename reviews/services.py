@@ -173,7 +173,9 @@ def _check_may_review(case: Case, doctor: User) -> None:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("hospital", "claimed_by").get(pk=case.pk)
+    # of=("self",): lock only the case row; PostgreSQL refuses FOR UPDATE on the nullable
+    # side of the outer join that select_related("claimed_by") makes.
+    return Case.objects.select_for_update(of=("self",)).select_related("hospital", "claimed_by").get(pk=case.pk)
 
 
 def _already_decided(case: Case) -> CaseAlreadyDecided:
