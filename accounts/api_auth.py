@@ -26,7 +26,8 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         keyword, _, token = header.partition(" ")
-        if keyword != self.keyword or not token.strip():
+        # The scheme is case-insensitive (RFC 7235 §2.1): "bearer <token>" is as good as "Bearer <token>".
+        if keyword.lower() != self.keyword.lower() or not token.strip():
             raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <token>'.")
         client = ApiClient.objects.select_related("hospital").filter(token_hash=api_token_hash(token.strip())).first()
         if client is None or client.is_revoked:

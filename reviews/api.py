@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import DoctorProfile
+from accounts.models import DoctorProfile, User
 
 from .api_serializers import CaseIngestResultSerializer, CaseIngestSerializer, CaseSummarySerializer, DoctorSerializer
 from .selectors import case_detail, cases_for_client
@@ -22,7 +22,9 @@ class DoctorListApi(APIView):
     @extend_schema(responses={200: DoctorSerializer(many=True)}, summary="The hospital's doctors")
     def get(self, request: Request) -> Response:
         profiles = (
-            DoctorProfile.objects.filter(hospital_id=request.auth.hospital_id, user__is_active=True)
+            DoctorProfile.objects.filter(
+                hospital_id=request.auth.hospital_id, user__is_active=True, user__role=User.Role.DOCTOR
+            )
             .select_related("user")
             .order_by("user__full_name", "pk")
         )

@@ -1,5 +1,7 @@
 """Input and output serializers of the integration API (DESIGN §8)."""
 
+from datetime import UTC, timedelta
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -10,6 +12,7 @@ from .services import CaseIngestData, IngestMessage
 
 MAX_MESSAGES = 200
 MAX_BODY = 20_000
+SENT_AT_CLOCK_SKEW = timedelta(minutes=10)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -24,16 +27,37 @@ class StrictSerializer(serializers.Serializer):
 
 
 class IngestPatientSerializer(StrictSerializer):
-    birth_year = serializers.IntegerField(
-        min_value=1900, max_value=timezone.now().year, required=False, allow_null=True
-    )
+    birth_year = serializers.IntegerField(min_value=1900, required=False, allow_null=True)
     sex = serializers.ChoiceField(choices=Patient.Sex.values, required=False, allow_null=True)
+
+    def validate_birth_year(self, year: int | None) -> int | None:
+        # Checked per request, not at import: a long-running server must accept next year's births.
+        if year is not None and year > timezone.now().year:
+            raise serializers.ValidationError("A birth year cannot be in the future.")
+        return year
+
+
+class IngestDateTimeField(serializers.DateTimeField):
+    """A date-time the database can store: near year 1 or 9999, converting a naive value to
+    the server's zone or an aware one to UTC overflows (in DRF, or later when saving)."""
+
+    def enforce_timezone(self, value):
+        try:
+            value = super().enforce_timezone(value)
+            value.astimezone(UTC)
+        except OverflowError:
+            self.fail("overflow")
+        # A message from before the platform existed or from tomorrow is a client bug
+        # (a wrong clock or epoch unit), not a patient message: refuse it clearly.
+        if value.year < 2000 or value > timezone.now() + SENT_AT_CLOCK_SKEW:
+            raise serializers.ValidationError("sent_at must be a real send time: after 2000 and not in the future.")
+        return value
 
 
 class IngestMessageSerializer(StrictSerializer):
     author = serializers.ChoiceField(choices=["patient", "avatar"])
     body = serializers.CharField(max_length=MAX_BODY, trim_whitespace=True)
-    sent_at = serializers.DateTimeField()
+    sent_at = IngestDateTimeField()
 
 
 class IngestAvatarFlagSerializer(StrictSerializer):

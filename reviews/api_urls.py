@@ -1,11 +1,14 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import api
+from .api_errors import api_not_found
 
 urlpatterns = [
     path("doctors/", api.DoctorListApi.as_view(), name="api-doctors"),
     path("cases/", api.CaseIngestApi.as_view(), name="api-cases"),
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="api-case-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Integrators get JSON for a mistyped path too, not the HTML page of the portal.
+    re_path(r"^", api_not_found),
 ]

@@ -96,7 +96,9 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
 
     profile = (
         DoctorProfile.objects.select_related("user")
-        .filter(hospital=hospital, licence_number=data.doctor_licence, user__is_active=True)
+        .filter(
+            hospital=hospital, licence_number=data.doctor_licence, user__is_active=True, user__role=User.Role.DOCTOR
+        )
         .first()
     )
     if profile is None:

@@ -1,0 +1,39 @@
+"""Request parsing for the API: every unreadable body is a 400, never a 500."""
+
+import re
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+# A surrogate code point left in a decoded str is an unpaired "\\ud83d" escape: not text.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(data) -> bool:
+    pending = [data]  # a loop, not recursion: the document may be nested as deep as the parser allowed
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, plus two inputs it lets through as a 500 instead of a 400: nesting
+    deeper than Python's recursion limit, and unpaired surrogates, which are valid JSON
+    escapes but not Unicode, so they fail later when echoed in an error or stored."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+        if _has_lone_surrogate(data):
+            raise ParseError("JSON parse error - a string holds an unpaired surrogate escape (\\ud800-\\udfff).")
+        return data
