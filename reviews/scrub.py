@@ -25,11 +25,18 @@ _PHONE_WORD = re.compile(
     r"[\s:：是为]*([0-9][0-9\s\-]{6,}[0-9])"
 )
 # Street addresses: "12 Baker Street", "北京市朝阳区建国路88号".
+# The street name must be capitalised: a case-insensitive name would also take "2 pills on
+# the way" and "3 miles down the road", erasing doses and distances a doctor needs.
 _EN_ADDRESS = re.compile(
-    r"(?i)\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct)\b\.?"
+    r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}"
+    r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct)\b\.?"
 )
+# Place names are short (北京市, 朝阳区, 建国路): a long run of any Chinese before 路/街 would
+# swallow the patient's own words when they write without punctuation, symptoms included
+# ("我胸口痛得厉害我家在建国路88号"), and triage runs on the scrubbed text.
 _ZH_ADDRESS = re.compile(
-    r"[\u4e00-\u9fff]{2,12}(?:路|街|大道|巷|胡同)\d{1,5}号(?:[\u4e00-\u9fff0-9]{0,10}(?:室|单元|楼|栋|座))?"
+    r"(?:[\u4e00-\u9fff]{1,4}(?:省|市|区|县|镇))*[\u4e00-\u9fff]{1,5}(?:路|大街|街|大道|巷|胡同)\d{1,5}号"
+    r"(?:[\u4e00-\u9fff0-9]{0,10}(?:室|单元|楼|栋|座))?"
 )
 
 _REPLACEMENTS = [

@@ -303,7 +303,9 @@ def case_claim_next(*, doctor: User) -> Case | None:
             # One leased claim per doctor: moving on releases the case they were on.
             Case.objects.filter(
                 claimed_by=doctor, status=CaseStatus.AWAITING_REVIEW, claim_expires_at__isnull=False
-            ).exclude(pk=candidate.pk).update(claimed_by=None, claim_expires_at=None, version=F("version") + 1)
+            ).exclude(pk=candidate.pk).update(
+                claimed_by=None, claim_expires_at=None, version=F("version") + 1, updated_at=now
+            )
             candidate.refresh_from_db()
             audit_record(
                 hospital=candidate.hospital,

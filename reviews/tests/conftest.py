@@ -2,7 +2,7 @@ import pytest
 
 from accounts.services import api_client_create
 
-from .factories import DoctorFactory, HospitalFactory
+from .factories import AdminFactory, DoctorFactory, HospitalFactory
 
 
 @pytest.fixture
@@ -24,3 +24,20 @@ def other_doctor(hospital):
 def api_token(hospital):
     """(client, token) with the scopes the avatar platform uses."""
     return api_client_create(hospital=hospital, name="Avatar platform", scopes=["cases:write", "cases:read"])
+
+
+@pytest.fixture
+def platform(api_token):
+    """The avatar platform's ApiClient, for calling services that take one."""
+    return api_token[0]
+
+
+@pytest.fixture
+def hospital_admin(hospital):
+    return AdminFactory(hospital=hospital, full_name="Chen Jing")
+
+
+@pytest.fixture
+def outside_doctor(db):
+    """A doctor of another hospital."""
+    return DoctorFactory(full_name="Wang Fang")

@@ -99,11 +99,12 @@ class CaseFactory(factory.django.DjangoModelFactory):
         """A patient question and an avatar draft, unless `conversation=False`."""
         if not create or extracted is False:
             return
-        now = timezone.now()
-        Message.objects.create(case=self, author="patient", body=self.question_preview, sent_at=now)
+        # In the past, as on ingest: anything a doctor writes afterwards sorts after them.
+        asked = timezone.now() - timedelta(minutes=2)
+        Message.objects.create(case=self, author="patient", body=self.question_preview, sent_at=asked)
         Message.objects.create(
             case=self,
             author="avatar",
             body="Rest, drink water and see a doctor if it gets worse or you develop a fever.",
-            sent_at=now + timedelta(seconds=5),
+            sent_at=asked + timedelta(seconds=5),
         )

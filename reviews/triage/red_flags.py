@@ -9,7 +9,7 @@ stroke?") does not fire: a doctor's queue full of false alarms hides the real on
 import re
 from dataclasses import asdict, dataclass
 
-RULES_VERSION = "builtin-1"
+RULES_VERSION = "builtin-2"  # 2: a negation between context and symptom ("baby … no fever") no longer fires
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ class TriageFlag:
 def _rule(rule_id: str, category: str, urgency: str, *patterns: str) -> Rule:
     return Rule(rule_id, category, urgency, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE))
 
+
+# In a rule whose context and symptom are apart ("baby … fever"), a negation between them
+# is inside the match, where the negation check before the match cannot see it:
+# "Baby is 5 months, no fever" and "孕38周，没见红" must not fire.
+_NOT = r"(?<!\bno )(?<!\bnot )(?<!without )(?<!没有)(?<!没)(?<!不)(?<!无)(?<!未)"
 
 RULES: list[Rule] = [
     _rule(
@@ -102,10 +107,10 @@ RULES: list[Rule] = [
         "pregnancy_bleeding",
         "pregnancy",
         "urgent",
-        r"pregnan\w*.{0,60}bleed",
+        rf"pregnan\w*.{{0,60}}{_NOT}bleed",
         r"bleed\w*.{0,60}pregnan",
-        r"(?:weeks|months) pregnant.{0,60}spotting",
-        r"(?:怀孕|孕).{0,20}(?:出血|流血|见红)",
+        rf"(?:weeks|months) pregnant.{{0,60}}{_NOT}spotting",
+        rf"(?:怀孕|孕).{{0,20}}{_NOT}(?:出血|流血|见红)",
         r"(?:出血|流血|见红).{0,20}(?:怀孕|孕)",
     ),
     _rule(
@@ -134,9 +139,10 @@ RULES: list[Rule] = [
         "infant_fever",
         "infant_fever",
         "urgent",
-        r"(?:baby|newborn|infant|\d+[- ](?:week|month)[- ]old).{0,60}(?:fever|temperature|3[89](?:\.\d)?\s*°?c?)",
+        rf"(?:baby|newborn|infant|\d+[- ](?:week|month)[- ]old).{{0,60}}"
+        rf"{_NOT}(?:fever|temperature|3[89](?:\.\d)?\s*°?c?)",
         r"(?:fever|temperature).{0,40}(?:baby|newborn|infant)",
-        r"(?:宝宝|婴儿|新生儿|\d+个月).{0,20}(?:发烧|发热|高烧|烧到)",
+        rf"(?:宝宝|婴儿|新生儿|\d+个月).{{0,20}}{_NOT}(?:发烧|发热|高烧|烧到)",
     ),
     _rule(
         "seizure",
