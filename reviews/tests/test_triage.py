@@ -35,7 +35,7 @@ from reviews.triage import RULES_VERSION, asks_for_human, guard_draft, screen_me
         ("孕36周，胎动减少了", "reduced_fetal_movement", "urgent", "胎动减少"),
         ("I just want to kill myself", "suicidal", "emergency", "kill myself"),
         ("我真的不想活了", "suicidal", "emergency", "不想活"),
-        ("My 6-week-old has a temperature of 38.4", "infant_fever", "urgent", "6-week-old has a temperature of 38.4"),
+        ("My 6-week-old is at 38.4°C", "infant_fever", "urgent", "6-week-old is at 38.4°C"),
         ("宝宝2个月，发烧38.5度", "infant_fever", "urgent", "宝宝2个月，发烧"),
         ("My daughter had a seizure ten minutes ago", "seizure", "emergency", "seizure"),
         ("孩子刚才抽搐了两分钟", "seizure", "emergency", "抽搐"),
@@ -291,3 +291,27 @@ def test_the_routine_sample_is_deterministic_per_key_and_near_its_rate():
 def test_in_routine_sample_edges():
     assert not any(in_routine_sample(f"k{i}", 0.0) for i in range(200))
     assert all(in_routine_sample(f"k{i}", 1.0) for i in range(200))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "At the weekend my husband and I went for a walk.",
+        "The baby is head down at 38 weeks, is that normal?",
+    ],
+)
+def test_ordinary_sentences_that_look_like_red_flags_do_not_fire(text):
+    assert screen_message(text) == []
+
+
+@pytest.mark.parametrize(
+    ("draft", "reasons"),
+    [
+        ("每次吃2片就可以，一天不超过4次", ["draft_prescription"]),
+        ("布洛芬每次1粒就行", ["draft_prescription"]),
+        ("You have a urinary tract infection.", ["draft_diagnosis"]),
+        ("If you have a fever, or until you have been seen, rest and drink fluids.", []),
+    ],
+)
+def test_draft_guard_reads_chinese_doses_and_tells_advice_from_diagnosis(draft, reasons):
+    assert guard_draft(draft) == reasons

@@ -9,7 +9,7 @@ stroke?") does not fire: a doctor's queue full of false alarms hides the real on
 import re
 from dataclasses import asdict, dataclass
 
-RULES_VERSION = "builtin-2"  # 2: a negation between context and symptom ("baby … no fever") no longer fires
+RULES_VERSION = "builtin-3"  # 3: temperatures need a unit; "end my life", not "weekend my"
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ RULES: list[Rule] = [
         "emergency",
         r"(?:kill|hurt|harm) myself",
         r"suicid",
-        r"end (?:my|it all)",
+        r"\bend(?:ing)? (?:my life|it all)\b",
         r"don'?t want to (?:live|be alive)",
         r"想死",
         r"自杀",
@@ -140,7 +140,8 @@ RULES: list[Rule] = [
         "infant_fever",
         "urgent",
         rf"(?:baby|newborn|infant|\d+[- ](?:week|month)[- ]old).{{0,60}}"
-        rf"{_NOT}(?:fever|temperature|3[89](?:\.\d)?\s*°?c?)",
+        # A bare "38" is as likely "38 weeks" as a temperature: only with a unit.
+        rf"{_NOT}(?:fever|temperature|3[89](?:\.\d)?\s*(?:°\s*c?|℃|degrees))",
         r"(?:fever|temperature).{0,40}(?:baby|newborn|infant)",
         rf"(?:宝宝|婴儿|新生儿|\d+个月).{{0,20}}{_NOT}(?:发烧|发热|高烧|烧到)",
     ),
