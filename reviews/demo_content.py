@@ -55,6 +55,18 @@ class Scenario:
     weeks: tuple[int, int] | None = None
     months: tuple[int, int] | None = None
 
+    def fits(self, patient: DemoPatient) -> bool:
+        """Whether the story can be told by this patient (specialty, language, kind, stage)."""
+
+        def within(value: int | None, bounds: tuple[int, int] | None) -> bool:
+            return bounds is None or (value is not None and bounds[0] <= value <= bounds[1])
+
+        return (
+            (patient.specialty, patient.language, patient.kind) == (self.specialty, self.language, self.kind)
+            and within(patient.weeks, self.weeks)
+            and within(patient.months, self.months)
+        )
+
 
 HOSPITAL_ADMIN_NAME = "Zhou Min"
 

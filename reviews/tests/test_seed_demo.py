@@ -184,20 +184,9 @@ def test_a_hospital_it_did_not_make_is_left_alone(db):
 # --- The texts themselves, against the live rules (no database) ---------------------------
 
 
-def _fits(patient: DemoPatient, scenario: Scenario) -> bool:
-    def within(value: int | None, bounds: tuple[int, int] | None) -> bool:
-        return bounds is None or (value is not None and bounds[0] <= value <= bounds[1])
-
-    return (
-        (patient.specialty, patient.language, patient.kind) == (scenario.specialty, scenario.language, scenario.kind)
-        and within(patient.weeks, scenario.weeks)
-        and within(patient.months, scenario.months)
-    )
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s.specialty}-{s.language}-{s.patient[:24]}")
 def test_demo_text_is_triaged_as_labelled(scenario: Scenario):
-    patients = [p for p in PATIENTS if _fits(p, scenario)]
+    patients = [p for p in PATIENTS if scenario.fits(p)]
     assert patients, "no demo patient fits this story"
     for patient in patients:
         for days in (2, 5):

@@ -331,7 +331,7 @@ def _fits_state(scenario: Scenario, status: str) -> bool:
 @functools.cache
 def _needs_review_when_confident(scenario: Scenario) -> bool:
     """What ingest would decide for a confident avatar: asked of the policy itself, not guessed."""
-    patient = next(p for p in PATIENTS if _patient_fits(p, scenario))
+    patient = next(p for p in PATIENTS if scenario.fits(p))
     return assess_case(
         messages=[IncomingMessage(author, body) for author, body in _conversation(scenario, patient, days=3)],
         avatar_flags=_avatar_flags(scenario),
@@ -343,23 +343,12 @@ def _needs_review_when_confident(scenario: Scenario) -> bool:
 
 
 def _pick_patient(rng: random.Random, scenario: Scenario, uses: Counter[str]) -> DemoPatient:
-    candidates = [p for p in PATIENTS if _patient_fits(p, scenario)]
+    candidates = [p for p in PATIENTS if scenario.fits(p)]
     if not candidates:
         raise CommandError(f"No demo patient fits the story {scenario.patient[:40]!r}.")
     chosen = min(candidates, key=lambda p: (uses[p.ref], rng.random()))
     uses[chosen.ref] += 1
     return chosen
-
-
-def _patient_fits(patient: DemoPatient, scenario: Scenario) -> bool:
-    def within(value: int | None, bounds: tuple[int, int] | None) -> bool:
-        return bounds is None or (value is not None and bounds[0] <= value <= bounds[1])
-
-    return (
-        (patient.specialty, patient.language, patient.kind) == (scenario.specialty, scenario.language, scenario.kind)
-        and within(patient.weeks, scenario.weeks)
-        and within(patient.months, scenario.months)
-    )
 
 
 def _confidence(rng: random.Random, scenario: Scenario, patient: DemoPatient, status: str) -> float:
