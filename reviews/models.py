@@ -71,7 +71,13 @@ class Case(models.Model):
     """One avatar-handled inquiry."""
 
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="cases")
+    # Whose avatar answered: fixed for the case's life, it is what the answer is attributed to.
     doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases")
+    # Whose queue the case is in: the avatar's doctor, until they are deactivated and the
+    # case moves to a colleague of the same specialty. Null: unassigned, visible to admins.
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="cases_to_review"
+    )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cases")
     external_id = models.CharField(_("external id"), max_length=100)
     status = models.CharField(_("status"), max_length=20, choices=CaseStatus)
@@ -102,10 +108,10 @@ class Case(models.Model):
             models.CheckConstraint(condition=models.Q(urgency__in=Urgency.values), name="case_urgency_valid"),
         ]
         indexes = [
-            # The queue: one doctor's cases awaiting review in queue order (DESIGN §5).
+            # The queue: one reviewer's cases awaiting review in queue order (DESIGN §5).
             # Partial, so it stays small however many decided cases pile up.
             models.Index(
-                fields=["doctor", "urgency", "due_at", "id"],
+                fields=["reviewer", "urgency", "due_at", "id"],
                 condition=models.Q(status="awaiting_review"),
                 name="case_queue_idx",
             ),

@@ -17,8 +17,9 @@ QUEUE_PAGE_SIZE = 50
 
 
 def cases_for_doctor(doctor: User) -> QuerySet[Case]:
-    """The cases a doctor may open: their own avatar's, in their own hospital."""
-    return Case.objects.filter(hospital_id=doctor.hospital_id, doctor=doctor)
+    """The cases a doctor may open, in their own hospital: those in their queue, and
+    their own avatar's (also after a colleague took them over)."""
+    return Case.objects.filter(Q(reviewer=doctor) | Q(doctor=doctor), hospital_id=doctor.hospital_id)
 
 
 def cases_for_client(client: ApiClient) -> QuerySet[Case]:
@@ -59,8 +60,7 @@ def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QU
     no OFFSET and no COUNT, so page 200 costs what page 1 costs.
     """
     qs = (
-        cases_for_doctor(doctor)
-        .filter(status=CaseStatus.AWAITING_REVIEW)
+        Case.objects.filter(hospital_id=doctor.hospital_id, reviewer=doctor, status=CaseStatus.AWAITING_REVIEW)
         .select_related("patient", "claimed_by")
         .order_by("urgency", "due_at", "id")
     )
@@ -81,8 +81,7 @@ def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QU
 def conversations_taken_over(*, doctor: User) -> list[Case]:
     """Cases this doctor took over and has not closed yet: they stay at hand until closed."""
     return list(
-        cases_for_doctor(doctor)
-        .filter(status=CaseStatus.TAKEN_OVER, claimed_by=doctor)
+        Case.objects.filter(hospital_id=doctor.hospital_id, status=CaseStatus.TAKEN_OVER, claimed_by=doctor)
         .select_related("patient")
         .order_by("urgency", "updated_at", "id")[:50]
     )
@@ -125,7 +124,7 @@ def case_final_answer(detail: CaseDetail) -> str | None:
 
 @dataclass(frozen=True)
 class DoctorWorkload:
-    profile: DoctorProfile
+    profile: DoctorProfile | None  # None: cases no active doctor could take (unassigned)
     awaiting: int
     emergency: int
     urgent: int
@@ -133,15 +132,16 @@ class DoctorWorkload:
 
 
 def hospital_overview(*, hospital: Hospital) -> list[DoctorWorkload]:
-    """Each doctor's queue in numbers, for hospital admins: counts only, no conversations.
+    """Each reviewer's queue in numbers, for hospital admins: counts only, no conversations.
 
-    Counts over the partial queue index, which holds only cases awaiting review.
+    Counts over the partial queue index, which holds only cases awaiting review; a last
+    row counts the unassigned cases, if there are any.
     """
     now = timezone.now()
     counts = {
-        row["doctor"]: row
+        row["reviewer"]: row
         for row in Case.objects.filter(hospital=hospital, status=CaseStatus.AWAITING_REVIEW)
-        .values("doctor")
+        .values("reviewer")
         .annotate(
             awaiting=Count("id"),
             emergency=Count("id", filter=Q(urgency=Urgency.EMERGENCY)),
@@ -151,10 +151,10 @@ def hospital_overview(*, hospital: Hospital) -> list[DoctorWorkload]:
     }
     profiles = DoctorProfile.objects.filter(hospital=hospital).select_related("user").order_by("user__full_name")
     empty = {"awaiting": 0, "emergency": 0, "urgent": 0, "overdue": 0}
-    return [
-        DoctorWorkload(
-            profile=profile,
-            **{key: counts.get(profile.user_id, empty)[key] for key in empty},
-        )
+    rows = [
+        DoctorWorkload(profile=profile, **{key: counts.get(profile.user_id, empty)[key] for key in empty})
         for profile in profiles
     ]
+    if None in counts:
+        rows.append(DoctorWorkload(profile=None, **{key: counts[None][key] for key in empty}))
+    return rows

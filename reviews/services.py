@@ -127,6 +127,7 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
             case = Case.objects.create(
                 hospital=hospital,
                 doctor=profile.user,
+                reviewer=profile.user,
                 patient=patient,
                 external_id=data.external_id,
                 status=CaseStatus.AWAITING_REVIEW if assessment.needs_review else CaseStatus.AUTO_RELEASED,
@@ -167,11 +168,15 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
 # --- Doctors working a case -------------------------------------------------------------
 
 
-def _check_may_review(case: Case, doctor: User) -> None:
+def _check_hospital_doctor(case: Case, doctor: User) -> None:
     if not (doctor.is_active and doctor.is_doctor and doctor.hospital_id == case.hospital_id):
         raise NotPermitted(_("Only the hospital's doctors can act on its cases."))
-    if case.doctor_id != doctor.pk:
-        raise NotPermitted(_("This case belongs to another doctor's avatar."))
+
+
+def _check_may_review(case: Case, doctor: User) -> None:
+    _check_hospital_doctor(case, doctor)
+    if case.reviewer_id != doctor.pk:
+        raise NotPermitted(_("This case is in another doctor's queue."))
 
 
 def _locked(case: Case) -> Case:
@@ -254,13 +259,17 @@ def case_claim(*, case: Case, doctor: User) -> Case:
 
 
 def case_open(*, case: Case, doctor: User, ip: str | None = None) -> Case:
-    """A doctor opens a case: audited, and claimed for them when it is free to claim."""
+    """A doctor opens a case: audited, and claimed for them when it is in their queue and free."""
     with transaction.atomic():
         case = _locked(case)
-        _check_may_review(case, doctor)
+        _check_hospital_doctor(case, doctor)
+        if case.reviewer_id != doctor.pk and case.doctor_id != doctor.pk:
+            raise NotPermitted(_("This case is in another doctor's queue."))
         now = timezone.now()
-        claimable = case.status == CaseStatus.AWAITING_REVIEW and (
-            case.claimed_by_id == doctor.pk or not case.claim_active(now)
+        claimable = (
+            case.reviewer_id == doctor.pk
+            and case.status == CaseStatus.AWAITING_REVIEW
+            and (case.claimed_by_id == doctor.pk or not case.claim_active(now))
         )
         if claimable:
             _save_transition(
@@ -287,7 +296,7 @@ def case_claim_next(*, doctor: User) -> Case | None:
             now = timezone.now()
             candidate = (
                 Case.objects.select_for_update(skip_locked=True)
-                .filter(doctor=doctor, status=CaseStatus.AWAITING_REVIEW)
+                .filter(reviewer=doctor, status=CaseStatus.AWAITING_REVIEW)
                 .filter(Q(claimed_by__isnull=True) | Q(claim_expires_at__lte=now))
                 .order_by("urgency", "due_at", "id")
                 .first()

@@ -100,6 +100,7 @@ def _case_context(case: Case, *, doctor, correcting: bool = False, error: str = 
         if decision and decision.action == Decision.Action.CORRECT
         else None,
         "holds_claim": case.claimed_by_id == doctor.pk and case.claim_active(),
+        "in_my_queue": case.reviewer_id == doctor.pk,
         "correcting": correcting and case.status == CaseStatus.AWAITING_REVIEW,
         "categories": Decision.Category.choices,
         "error": error,
@@ -116,7 +117,9 @@ def _render_case(request: HtmxHttpRequest, case: Case, *, status: int = 200, **k
 
 
 def _doctor_case(request: HtmxHttpRequest, case_id: int) -> Case:
-    return get_object_or_404(cases_for_doctor(request.user).select_related("patient", "claimed_by"), pk=case_id)
+    return get_object_or_404(
+        cases_for_doctor(request.user).select_related("patient", "claimed_by", "reviewer"), pk=case_id
+    )
 
 
 @require_GET

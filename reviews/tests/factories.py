@@ -85,6 +85,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     doctor = factory.SubFactory(DoctorFactory)
+    reviewer = factory.SelfAttribute("doctor")
     hospital = factory.SelfAttribute("doctor.hospital")
     patient = factory.SubFactory(PatientFactory, hospital=factory.SelfAttribute("..hospital"))
     external_id = factory.Sequence(lambda n: f"ext-{n}")

@@ -36,6 +36,7 @@ def bulk_cases(doctor, count: int, *, status=CaseStatus.AWAITING_REVIEW, seed: i
         Case(
             hospital=doctor.hospital,
             doctor=doctor,
+            reviewer=doctor,
             patient=patient,
             external_id=f"{prefix}-{i}",
             status=status,

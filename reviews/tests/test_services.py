@@ -897,10 +897,10 @@ def test_only_the_cases_own_active_doctor_may_act(request, doctor, action, actor
 
     assert refusal.value.message in {
         "Only the hospital's doctors can act on its cases.",
-        "This case belongs to another doctor's avatar.",
+        "This case is in another doctor's queue.",
     }
     if actor == "other_doctor":
-        assert refusal.value.message == "This case belongs to another doctor's avatar."
+        assert refusal.value.message == "This case is in another doctor's queue."
     assert snapshot(case) == before
 
 

@@ -375,3 +375,27 @@ def test_a_doctor_of_another_hospital_cannot_act(client):
 
     assert client.post(f"/cases/{case.pk}/approve/", {"version": case.version}).status_code == 404
     assert reverse("reviews:approve", args=[case.pk]) == f"/cases/{case.pk}/approve/"
+
+
+def test_a_case_moved_to_a_colleague_is_in_their_queue_and_readable_by_the_avatars_doctor(
+    client, signed_in, doctor, other_doctor
+):
+    case = CaseFactory(doctor=doctor, reviewer=other_doctor)
+
+    assert rows(signed_in.get("/")) == []
+    page = signed_in.get(f"/cases/{case.pk}/").content.decode()
+    assert case.question_preview in page and ">Approve</button>" not in page
+    assert "This case is in the queue of Dr Zhang Min." in page
+    assert signed_in.post(f"/cases/{case.pk}/claim/").status_code == 403
+
+    client.force_login(other_doctor)
+    assert rows(client.get("/")) == [(case.pk, "routine")]
+
+
+def test_admin_overview_counts_unassigned_cases(client, hospital, doctor):
+    CaseFactory(doctor=doctor, reviewer=None, urgency=Urgency.URGENT)
+    client.force_login(AdminFactory(hospital=hospital))
+
+    content = client.get("/").content.decode()
+
+    assert "Unassigned: no active doctor of the specialty" in content
