@@ -90,6 +90,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of every session's auth hash: raising it signs the user out everywhere.
+    session_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -99,6 +101,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django ties sessions to the password hash; adding the generation lets
+        # "sign out everywhere" and deactivation end sessions without touching the password.
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_doctor(self) -> bool:
@@ -169,3 +183,52 @@ class ApiClient(models.Model):
 
     def has_scopes(self, scopes: list[str] | tuple[str, ...]) -> bool:
         return set(scopes) <= set(self.scopes)
+
+
+class Invitation(models.Model):
+    """A single-use link with which a new member of staff sets their own password.
+
+    Only a hash of the token is kept: whoever can read the database cannot use it.
+    """
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="invitations")
+    email = models.EmailField(_("email"))
+    full_name = models.CharField(_("full name"), max_length=200)
+    role = models.CharField(_("role"), max_length=16, choices=User.Role)
+    specialty = models.CharField(_("specialty"), max_length=40, choices=DoctorProfile.Specialty, blank=True)
+    licence_number = models.CharField(_("licence number"), max_length=40, blank=True)
+    avatar_name = models.CharField(_("avatar name"), max_length=120, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["hospital", "email"], name="invitation_hospital_email_idx")]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.hospital.slug}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in, kept for the throttling window; holds no password."""
+
+    email = models.CharField(max_length=254)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "at"], name="signin_failure_email_idx"),
+            models.Index(fields=["ip", "at"], name="signin_failure_ip_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Failed sign-in for {self.email} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,7 @@
+"""Hospital admins' pages, under /manage/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "manage"
+
+urlpatterns: list = []
