@@ -4,6 +4,7 @@ import hashlib
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from .models import ApiClient
@@ -57,3 +58,17 @@ class HasApiClientScopes(permissions.BasePermission):
             self.message = f"This API client lacks the scope {', '.join(sorted(set(required) - set(client.scopes)))}."
             return False
         return True
+
+
+class ApiClientAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes the Bearer token in the OpenAPI schema (registered by being defined)."""
+
+    target_class = "accounts.api_auth.ApiClientAuthentication"
+    name = "ApiClientToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API client's token, created by a hospital admin and shown once.",
+        }
