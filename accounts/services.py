@@ -203,7 +203,7 @@ def invitation_accept(*, token: str, password: str, ip: str | None = None) -> Us
     """Create the invited account with the password the invitee chose. Single use."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("hospital")
             .filter(token_hash=_token_hash(token))
             .first()
@@ -329,7 +329,7 @@ def staff_deactivate(*, user: User, deactivated_by: User) -> dict[str, int]:
     """Sign the person out everywhere and stop their access; a doctor's open cases move on."""
     _check_hospital_admin(deactivated_by, user.hospital)
     with transaction.atomic():
-        user = User.objects.select_for_update().select_related("hospital").get(pk=user.pk)
+        user = User.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=user.pk)
         if not user.is_active:
             raise InvalidInput(_("%(name)s is already deactivated.") % {"name": user}, field="user")
         if user.is_hospital_admin and not _other_active_admins(user):
@@ -386,7 +386,7 @@ def staff_update(
     if role not in User.Role.values:
         raise InvalidInput(_("Choose a role."), field="role")
     with transaction.atomic():
-        user = User.objects.select_for_update().select_related("hospital").get(pk=user.pk)
+        user = User.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=user.pk)
         profile = DoctorProfile.objects.filter(user=user).first()
         changed = []
         if user.is_hospital_admin and role != User.Role.ADMIN and user.is_active and not _other_active_admins(user):

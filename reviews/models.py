@@ -229,6 +229,8 @@ class AuditEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["hospital", "at"], name="audit_hospital_at_idx"),
+            # The audit log page pages newest-first by id within one hospital.
+            models.Index(fields=["hospital", "id"], name="audit_hospital_id_idx"),
             models.Index(fields=["case", "id"], name="audit_case_idx"),
         ]
 

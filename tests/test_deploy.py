@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PORTAL_HTTPS", "SECRET_KEY", "EMAIL_HOST"}}
+    # Nothing of the test process's own environment may soften production settings
+    # (the browser tests, for one, set DJANGO_ALLOW_ASYNC_UNSAFE).
+    dropped = {"DEBUG", "PORTAL_HTTPS", "SECRET_KEY", "EMAIL_HOST", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
