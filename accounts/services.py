@@ -59,7 +59,7 @@ def api_client_create(
 
 def api_client_revoke(*, client: ApiClient, revoked_by: User) -> ApiClient:
     """The token stops working on its next request; the row stays for the audit trail."""
-    _check_hospital_admin(revoked_by, client.hospital)
+    require_hospital_admin(revoked_by, client.hospital)
     with transaction.atomic():
         client = ApiClient.objects.select_for_update().get(pk=client.pk)
         if client.revoked_at is None:
@@ -77,7 +77,7 @@ def api_client_revoke(*, client: ApiClient, revoked_by: User) -> ApiClient:
 # --- Staff ------------------------------------------------------------------------------
 
 
-def _check_hospital_admin(user: User, hospital: Hospital) -> None:
+def require_hospital_admin(user: User, hospital: Hospital) -> None:
     if not (user.is_active and user.is_hospital_admin and user.hospital_id == hospital.pk):
         raise NotPermitted(_("Only this hospital's admins can do that."))
 
@@ -124,7 +124,7 @@ def staff_invite(
     `link_base` is the absolute URL the token is appended to. An earlier pending
     invitation to the same address is revoked, so only the newest link works.
     """
-    _check_hospital_admin(invited_by, hospital)
+    require_hospital_admin(invited_by, hospital)
     email = email.strip().lower()
     full_name = full_name.strip()
     if not email or "@" not in email:
@@ -320,14 +320,14 @@ def _move_open_cases(*, doctor: User, moved_by: User, specialty: str | None) -> 
     }
 
 
-def _end_sessions(user: User) -> None:
+def user_sessions_end(user: User) -> None:
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
 
 
 def staff_deactivate(*, user: User, deactivated_by: User) -> dict[str, int]:
     """Sign the person out everywhere and stop their access; a doctor's open cases move on."""
-    _check_hospital_admin(deactivated_by, user.hospital)
+    require_hospital_admin(deactivated_by, user.hospital)
     with transaction.atomic():
         user = User.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=user.pk)
         if not user.is_active:
@@ -338,7 +338,7 @@ def staff_deactivate(*, user: User, deactivated_by: User) -> dict[str, int]:
             )
         user.is_active = False
         user.save(update_fields=["is_active"])
-        _end_sessions(user)
+        user_sessions_end(user)
         moved = {"released_claims": 0, "reassigned": 0, "unassigned": 0}
         profile = DoctorProfile.objects.filter(user=user).first()
         if profile is not None:
@@ -354,7 +354,7 @@ def staff_deactivate(*, user: User, deactivated_by: User) -> dict[str, int]:
 
 def staff_reactivate(*, user: User, reactivated_by: User) -> User:
     """Access again; cases moved away at deactivation stay with the colleagues who have them."""
-    _check_hospital_admin(reactivated_by, user.hospital)
+    require_hospital_admin(reactivated_by, user.hospital)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.is_active:
@@ -379,7 +379,7 @@ def staff_update(
 ) -> User:
     """Edit a member of staff. A doctor made admin keeps their profile (and avatar) but
     their open cases move on; an admin made doctor needs a specialty and licence."""
-    _check_hospital_admin(updated_by, user.hospital)
+    require_hospital_admin(updated_by, user.hospital)
     full_name = full_name.strip()
     if not full_name:
         raise InvalidInput(_("Enter the person's full name."), field="full_name")
@@ -435,7 +435,7 @@ def staff_update(
 def user_sign_out_everywhere(*, user: User) -> None:
     """End every session of this user, this one included."""
     with transaction.atomic():
-        _end_sessions(user)
+        user_sessions_end(user)
         if user.hospital_id:
             audit_record(hospital=user.hospital, user=user, action="user.signed_out_everywhere")
 
@@ -456,7 +456,7 @@ POLICY_FIELDS = (
 
 def hospital_policy_update(*, hospital: Hospital, updated_by: User, **policy) -> Hospital:
     """Change the hospital's review policy; the audit event keeps the old and new values."""
-    _check_hospital_admin(updated_by, hospital)
+    require_hospital_admin(updated_by, hospital)
     unknown = set(policy) - set(POLICY_FIELDS)
     if unknown:
         raise InvalidInput(_("Unknown policy settings: %(names)s.") % {"names": ", ".join(sorted(unknown))})
@@ -488,7 +488,7 @@ def signin_unlock(*, email: str, unlocked_by: User) -> int:
     target = User.objects.filter(email=email).first()
     if target is None or target.hospital_id != unlocked_by.hospital_id:
         raise NotPermitted(_("There is no such account in your hospital."))
-    _check_hospital_admin(unlocked_by, target.hospital)
+    require_hospital_admin(unlocked_by, target.hospital)
     with transaction.atomic():
         cleared, _detail = SignInFailure.objects.filter(email=email).delete()
         audit_record(

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "accounts.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -160,7 +162,10 @@ SECURE_HSTS_PRELOAD = PORTAL_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout: accounts.middleware.IdleSessionMiddleware saves the session (moving its
+# expiry on) at every request of a signed-in person, except the htmx polls of the queue and
+# of a taken-over conversation, which would keep an unattended screen signed in for ever.
+SESSION_SAVE_EVERY_REQUEST = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
