@@ -1,7 +1,21 @@
 """Hospital admins' pages, under /manage/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import manage_views as views
 
 app_name = "manage"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("staff/", views.staff, name="staff"),
+    path("staff/invite/", views.staff_invite, name="staff_invite"),
+    path("staff/<int:user_id>/", views.staff_edit, name="staff_edit"),
+    path("staff/<int:user_id>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
+    path("staff/<int:user_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
+    path("staff/<int:user_id>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("api-clients/", views.api_clients, name="api_clients"),
+    path("api-clients/<int:client_id>/revoke/", views.api_client_revoke, name="api_client_revoke"),
+    path("policy/", views.policy, name="policy"),
+    path("audit/", views.audit_log, name="audit"),
+    path("audit.csv", views.audit_csv, name="audit_csv"),
+]
