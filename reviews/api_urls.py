@@ -10,5 +10,5 @@ urlpatterns = [
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="api-case-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Integrators get JSON for a mistyped path too, not the HTML page of the portal.
-    re_path(r"^", api_not_found),
+    re_path(r"^", api_not_found, name="api-not-found"),
 ]
