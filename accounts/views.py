@@ -168,7 +168,8 @@ def profile_language(request: HttpRequest) -> HttpResponse:
     # Said in the new language, which the next page will speak.
     with translation.override(user.language):
         messages.success(request, _("The portal now speaks your chosen language."))
-    return redirect("profile")
+    # The switcher in every page's footer sends the page it was on.
+    return redirect(_next_url(request, reverse("profile")))
 
 
 # --- Two-factor sign-in ---------------------------------------------------------------------

@@ -399,3 +399,23 @@ def test_admin_overview_counts_unassigned_cases(client, hospital, doctor):
     content = client.get("/").content.decode()
 
     assert "Unassigned: no active doctor of the specialty" in content
+
+
+def test_every_page_has_a_language_switcher_that_remembers_the_doctors_choice(signed_in, doctor):
+    page = signed_in.get("/").content.decode()
+    assert '<select id="language-switcher" name="language">' in page
+    assert "简体中文" in page
+
+    response = signed_in.post("/accounts/profile/language/", {"language": "zh-hans", "next": "/"})
+
+    assert response.url == "/"
+    doctor.refresh_from_db()
+    assert doctor.language == "zh-hans"
+    assert '<html lang="zh-hans">' in signed_in.get("/").content.decode()
+
+
+def test_the_switcher_works_before_sign_in(client):
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/"})
+
+    assert response.url == "/accounts/login/"
+    assert '<html lang="zh-hans">' in client.get("/accounts/login/").content.decode()
