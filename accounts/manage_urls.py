@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/<int:user_id>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("staff/<int:user_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
     path("staff/<int:user_id>/unlock/", views.staff_unlock, name="staff_unlock"),
+    path("staff/<int:user_id>/two-factor-reset/", views.staff_two_factor_reset, name="staff_two_factor_reset"),
     path("api-clients/", views.api_clients, name="api_clients"),
     path("api-clients/<int:client_id>/revoke/", views.api_client_revoke, name="api_client_revoke"),
     path("policy/", views.policy, name="policy"),

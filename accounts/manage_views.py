@@ -41,6 +41,7 @@ from .manage_forms import (
     add_refusal,
 )
 from .models import ApiClient, User
+from .two_factor import two_factor_enabled, two_factor_reset
 
 STAFF_PAGE_SIZE = 50
 CSV_CHUNK_SIZE = 2000
@@ -121,7 +122,12 @@ def _member(request: HtmxHttpRequest, user_id: int) -> User:
 
 
 def _status_context(member: User, **extra: Any) -> dict[str, Any]:
-    return {"member": member, "locked": member.email in selectors.locked_emails(emails=[member.email]), **extra}
+    return {
+        "member": member,
+        "locked": member.email in selectors.locked_emails(emails=[member.email]),
+        "two_factor": two_factor_enabled(member),
+        **extra,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,6 +231,27 @@ def staff_reactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
         "explanation": _("They can sign in again with their password. Cases moved to colleagues stay where they are."),
         "button": _("Reactivate"),
         "action_url": reverse("manage:staff_reactivate", args=[user_id]),
+    }
+    return _staff_action(request, user_id, act, confirm)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def staff_two_factor_reset(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    def act(member: User) -> str:
+        two_factor_reset(user=member, reset_by=request.user)
+        return _(
+            "Two-factor sign-in is reset for %(name)s: their authenticator app and backup codes no longer work."
+        ) % {"name": member.display_name}
+
+    confirm = {
+        "heading": _("Reset two-factor sign-in?"),
+        "explanation": _(
+            "For a lost phone: their authenticator app and backup codes stop working. Where the hospital "
+            "requires two-factor sign-in, they set it up again at their next sign-in."
+        ),
+        "button": _("Reset two-factor sign-in"),
+        "action_url": reverse("manage:staff_two_factor_reset", args=[user_id]),
     }
     return _staff_action(request, user_id, act, confirm)
 

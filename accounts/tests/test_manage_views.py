@@ -1077,3 +1077,25 @@ def test_names_are_escaped_in_confirmation_prompts(signed_in, hospital):
 
     assert 'hx-confirm="Deactivate Dr Li &quot;Quote&quot; &lt;b&gt;Wei&lt;/b&gt;?' in page
     assert "<b>Wei</b>" not in page
+
+
+def test_an_admin_resets_a_lost_phones_two_factor_sign_in(signed_in, doctor):
+    TOTPDevice.objects.create(user=doctor, name="phone", confirmed=True)
+    page = signed_in.get(f"/manage/staff/{doctor.pk}/").content.decode()
+    assert "Reset two-factor sign-in" in page
+
+    response = signed_in.post(f"/manage/staff/{doctor.pk}/two-factor-reset/", HTTP_HX_REQUEST="true")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Two-factor sign-in is reset for Dr Li Wei" in content
+    assert not TOTPDevice.objects.filter(user=doctor).exists()
+    assert AuditEvent.objects.filter(action="staff.2fa_reset", details__user_id=doctor.pk).exists()
+
+
+def test_another_hospitals_admin_cannot_reset_two_factor(client, doctor):
+    TOTPDevice.objects.create(user=doctor, name="phone", confirmed=True)
+    client.force_login(AdminFactory())
+
+    assert client.post(f"/manage/staff/{doctor.pk}/two-factor-reset/").status_code == 404
+    assert TOTPDevice.objects.filter(user=doctor).exists()
