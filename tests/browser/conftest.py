@@ -65,6 +65,14 @@ def page_without_js(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def other_page(browser, live_server):
+    """A page in a second context, with cookies of its own: another person at another computer."""
+    context, page = _new_page(browser, live_server)
+    yield page
+    context.close()
+
+
 # (external id, urgency the avatar flags, patient question, avatar draft). Ingested in
 # this order, which is not the queue's order, so the queue has to sort them.
 CASES = [
