@@ -7,7 +7,7 @@ PYTHON ?= $(shell for c in python$(PYTHON_VERSION) $$(pyenv root 2>/dev/null)/ve
 	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
 DEMO_ENV := DEBUG=1
 
-.PHONY: run test install lint format
+.PHONY: run test install lint format messages
 
 
 $(VENV)/bin/python:
@@ -41,3 +41,8 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# After changing a page or message: refresh the Chinese catalogue, translate what is new, compile.
+messages: $(VENV)/.installed-run
+	$(DEMO_ENV) $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(DEMO_ENV) $(PY) manage.py compilemessages -l zh_Hans
