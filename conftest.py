@@ -1,9 +1,20 @@
 """Fixtures every test package shares: a hospital, its doctors, an admin, an API client."""
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from accounts.services import api_client_create
 from reviews.tests.factories import AdminFactory, DoctorFactory, HospitalFactory
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    # Django's LocaleMiddleware activates a request's language in the thread and leaves it
+    # there; a test client request in Chinese must not make the next test's code Chinese.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -25,10 +25,16 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
+        if user is None or not user.is_authenticated or not user.language:
+            return self.get_response(request)
+        # override, not activate: the thread's language goes back afterwards, so it cannot
+        # leak into whatever this thread does next (another request, a test's own code).
+        with translation.override(user.language):
             request.LANGUAGE_CODE = translation.get_language()
-        return self.get_response(request)
+            response = self.get_response(request)
+        # LocaleMiddleware only sets this header when it is missing.
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -79,3 +79,16 @@ def test_pages_render_in_the_users_language(client, hospital, role, path, string
     assert '<html lang="zh-hans">' in page
     for text in strings:
         assert zh(text) in page
+
+
+@pytest.mark.django_db
+def test_a_chinese_speaking_users_request_leaves_the_threads_language_alone(client, doctor):
+    doctor.language = "zh-hans"
+    doctor.save(update_fields=["language"])
+    client.force_login(doctor)
+    before = translation.get_language()
+
+    response = client.get("/")
+
+    assert response["Content-Language"] == "zh-hans"
+    assert translation.get_language() == before != "zh-hans"
