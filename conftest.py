@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 
 from accounts.services import api_client_create
@@ -15,6 +16,12 @@ def _english_between_tests():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # API rate budgets live in the cache; a test's requests must not spend the next test's.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,11 @@
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.throttling import SimpleRateThrottle
 
 from .models import ApiClient
 
@@ -42,8 +44,24 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+def _required_scopes(request, view) -> tuple[str, ...] | None:
+    """The scopes this request needs: `required_scopes_by_method` where the view declares
+    it (one URL, one scope per method), else the view's `required_scopes`."""
+    by_method = getattr(view, "required_scopes_by_method", None)
+    if by_method is None:
+        return getattr(view, "required_scopes", None)
+    # Django answers HEAD with the GET handler, so HEAD needs what GET needs.
+    method = "GET" if request.method == "HEAD" else request.method
+    if method in by_method:
+        return tuple(by_method[method])
+    if hasattr(view, method.lower()):
+        return None  # a handler whose scopes were not declared is closed, not open
+    return ()  # no handler: the view answers 405, which says nothing a token needs to guard
+
+
 class HasApiClientScopes(permissions.BasePermission):
-    """Views name what they need in `required_scopes`; the client must hold all of them."""
+    """Views name what they need in `required_scopes`, or per method in
+    `required_scopes_by_method`; the client must hold all of them."""
 
     message = "This API client lacks the scope this operation needs."
 
@@ -51,7 +69,7 @@ class HasApiClientScopes(permissions.BasePermission):
         client = request.auth
         if not isinstance(client, ApiClient):
             raise exceptions.NotAuthenticated("Send 'Authorization: Bearer <token>' with an API client's token.")
-        required = getattr(view, "required_scopes", None)
+        required = _required_scopes(request, view)
         if required is None:
             return False  # a view that forgot to declare its scopes is closed, not open
         if not client.has_scopes(required):
@@ -72,3 +90,20 @@ class ApiClientAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An API client's token, created by a hospital admin and shown once.",
         }
+
+
+class ApiClientRateThrottle(SimpleRateThrottle):
+    """Each API client has its own budget of requests (settings.API_CLIENT_RATE); over it,
+    429 with Retry-After. Keyed on the client, not the address: one platform may call from
+    many machines, and many clients may sit behind one proxy."""
+
+    scope = "api_client"
+
+    def get_rate(self) -> str:
+        return settings.API_CLIENT_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        client = request.auth
+        if not isinstance(client, ApiClient):
+            return None  # no token: refused by authentication, nothing to count
+        return f"throttle:api_client:{client.pk}"

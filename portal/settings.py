@@ -190,6 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["reviews.api_parsing.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "reviews.api_errors.json_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiClientRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -202,7 +203,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Served from our own static files (vendored swagger-ui-dist 5.35.0): no CDN.
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}favicon.svg",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
 }
+# Requests to /api/ larger than this are refused with 413 before they are parsed: a
+# batch of 500 cases with their conversations stays well under it.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+# Requests per API client, whatever the endpoint (DRF's rate syntax: N/second|minute|hour|day).
+API_CLIENT_RATE = os.environ.get("API_CLIENT_RATE", "6000/minute")
 
 # E-mail: printed to the console unless an SMTP server is configured (EMAIL_HOST).
 _SMTP_HOST = os.environ.get("EMAIL_HOST", "")

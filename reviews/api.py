@@ -1,7 +1,8 @@
 """The integration API (DESIGN §8): thin views over selectors and services."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,11 +10,50 @@ from rest_framework.views import APIView
 
 from accounts.models import DoctorProfile, User
 
+from .api_case_list import CaseListQuerySerializer, CaseSummaryPageSerializer
 from .api_serializers import CaseIngestResultSerializer, CaseIngestSerializer, CaseSummarySerializer, DoctorSerializer
-from .selectors import case_detail, cases_for_client
+from .exceptions import InvalidCursor
+from .models import CaseStatus, Patient
+from .selectors import CaseListCursor, case_detail, case_summaries_page, cases_for_client
 from .services import case_ingest
 
 _ERROR = OpenApiResponse(description="JSON error: {code, message, errors?}")
+
+_CASE_LIST_PARAMETERS = [
+    OpenApiParameter("status", str, description=f"One or more of {', '.join(CaseStatus.values)}, separated by commas."),
+    OpenApiParameter(
+        "urgency", str, description="One or more of emergency, urgent, soon, routine, separated by commas."
+    ),
+    OpenApiParameter("doctor", int, description="A doctor's id from GET /doctors/."),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description="ISO 8601; cases changed at or after this time (inclusive). Poll with the last updated_at seen.",
+    ),
+    OpenApiParameter("external_id", str, description="The platform's id of the case (exact)."),
+    OpenApiParameter("limit", int, description="Page size, 1 to 200; 50 if not given."),
+    OpenApiParameter("cursor", str, description="Opaque; take the whole `next` URL of the previous page."),
+]
+
+
+def _case_list_response(request: Request, *, patient: Patient | None = None) -> Response:
+    """One page of the client's cases, oldest change first (updated_at, id), for both list URLs."""
+    query = CaseListQuerySerializer(data=request.query_params, context={"hospital_id": request.auth.hospital_id})
+    query.is_valid(raise_exception=True)
+    after = None
+    if "cursor" in request.query_params:
+        after = CaseListCursor.decode(request.query_params["cursor"])
+        if after is None:
+            raise InvalidCursor("Unknown cursor; follow the `next` URL of a previous page as it is.", field="cursor")
+    page = case_summaries_page(
+        client=request.auth, filters=query.to_filters(patient=patient), after=after, limit=query.validated_data["limit"]
+    )
+    next_url = None
+    if page.next_cursor is not None:
+        params = request.query_params.copy()
+        params["cursor"] = page.next_cursor.encode()
+        next_url = f"{request.build_absolute_uri(request.path)}?{params.urlencode()}"
+    return Response({"results": CaseSummarySerializer(page.details, many=True).data, "next": next_url})
 
 
 class DoctorListApi(APIView):
@@ -31,8 +71,17 @@ class DoctorListApi(APIView):
         return Response(DoctorSerializer(profiles, many=True).data)
 
 
-class CaseIngestApi(APIView):
-    required_scopes = ("cases:write",)
+class CasesApi(APIView):
+    required_scopes_by_method = {"GET": ("cases:read",), "POST": ("cases:write",)}
+
+    @extend_schema(
+        operation_id="cases_list",
+        parameters=_CASE_LIST_PARAMETERS,
+        responses={200: CaseSummaryPageSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR},
+        summary="The hospital's cases, oldest change first, by cursor",
+    )
+    def get(self, request: Request) -> Response:
+        return _case_list_response(request)
 
     @extend_schema(
         request=CaseIngestSerializer,
@@ -61,3 +110,16 @@ class CaseDetailApi(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         case = get_object_or_404(cases_for_client(request.auth).select_related("patient"), pk=case_id)
         return Response(CaseSummarySerializer(case_detail(case=case)).data)
+
+
+class PatientCasesApi(APIView):
+    required_scopes = ("cases:read",)
+
+    @extend_schema(
+        parameters=_CASE_LIST_PARAMETERS,
+        responses={200: CaseSummaryPageSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR},
+        summary="One patient's cases, oldest change first, by cursor",
+    )
+    def get(self, request: Request, pseudonym: str) -> Response:
+        patient = get_object_or_404(Patient, hospital_id=request.auth.hospital_id, pseudonym=pseudonym)
+        return _case_list_response(request, patient=patient)

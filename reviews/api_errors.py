@@ -18,23 +18,32 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def review_error_body(exc: ReviewError) -> dict:
+    body = {"code": exc.code, "message": exc.message}
+    if isinstance(exc, InvalidInput) and exc.field:
+        body["errors"] = {exc.field: [exc.message]}
+    return body
+
+
+def validation_error_body(detail) -> dict:
+    """The JSON of a serializer's errors: also what one failed item of a batch reports."""
+    return {
+        "code": "invalid",
+        "message": _first_message(detail),
+        "errors": detail if isinstance(detail, dict) else {"non_field_errors": detail},
+    }
+
+
 def json_exception_handler(exc, context):
     if isinstance(exc, ReviewError):
-        body = {"code": exc.code, "message": exc.message}
-        if isinstance(exc, InvalidInput) and exc.field:
-            body["errors"] = {exc.field: [exc.message]}
-        return Response(body, status=exc.http_status)
+        return Response(review_error_body(exc), status=exc.http_status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("No such object for this API client.")
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {
-            "code": "invalid",
-            "message": _first_message(exc.detail),
-            "errors": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail},
-        }
+        response.data = validation_error_body(exc.detail)
     else:
         detail = getattr(exc, "detail", str(exc))
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")

@@ -212,3 +212,41 @@ class DoctorSerializer(serializers.Serializer):
             "avatar_name": profile.avatar_name,
             "avatar_active": profile.avatar_active,
         }
+
+
+MAX_BATCH_CASES = 500
+
+
+class CaseBatchRequestSerializer(StrictSerializer):
+    """The envelope only: each case is validated on its own, so one bad case fails alone."""
+
+    cases = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=MAX_BATCH_CASES,
+        help_text=f"1 to {MAX_BATCH_CASES} cases, each as for POST /api/v1/cases/.",
+    )
+
+
+class CaseBatchItemResultSerializer(serializers.Serializer):
+    """One case's outcome: the ingest result (201, 200) or the error (400) of POST /cases/."""
+
+    index = serializers.IntegerField(help_text="The case's position in the request's list.")
+    external_id = serializers.CharField(required=False, help_text="Left out when the item had none readable.")
+    status_code = serializers.ChoiceField(choices=[201, 200, 400])
+    id = serializers.IntegerField(required=False)
+    status = serializers.CharField(required=False)
+    urgency = serializers.ChoiceField(choices=URGENCY_CODES, required=False)
+    release = serializers.ChoiceField(choices=["hold", "release"], required=False)
+    review_reasons = serializers.ListField(child=serializers.CharField(), required=False)
+    flags = FlagSerializer(many=True, required=False)
+    code = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    errors = serializers.DictField(required=False)
+
+
+class CaseBatchResultSerializer(serializers.Serializer):
+    results = CaseBatchItemResultSerializer(many=True)
+    created = serializers.IntegerField()
+    existing = serializers.IntegerField()
+    failed = serializers.IntegerField()

@@ -46,3 +46,7 @@ class InvalidInput(ReviewError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"

@@ -116,7 +116,9 @@ class Case(models.Model):
                 name="case_queue_idx",
             ),
             models.Index(fields=["doctor", "status"], name="case_doctor_status_idx"),
-            models.Index(fields=["hospital", "updated_at"], name="case_hospital_updated_idx"),
+            # The API's case list and `updated_since` polling: keyset pages in (updated_at, id)
+            # order within one hospital, read straight off this index.
+            models.Index(fields=["hospital", "updated_at", "id"], name="case_hospital_updated_idx"),
             models.Index(fields=["patient", "received_at"], name="case_patient_received_idx"),
         ]
 

@@ -5,15 +5,17 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils import timezone
 
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
-from .models import Case, CaseStatus, Decision, Message, Urgency
+from .models import Case, CaseStatus, Decision, Message, Patient, Urgency
 
 QUEUE_PAGE_SIZE = 50
+CASE_LIST_DEFAULT_LIMIT = 50
+CASE_LIST_MAX_LIMIT = 200
 
 
 def cases_for_doctor(doctor: User) -> QuerySet[Case]:
@@ -109,6 +111,96 @@ def case_detail(*, case: Case) -> CaseDetail:
     messages = list(case.messages.select_related("doctor").order_by("sent_at", "id"))
     decisions = list(case.decisions.select_related("doctor").order_by("created_at", "id"))
     return CaseDetail(case=case, messages=messages, decisions=decisions)
+
+
+@dataclass(frozen=True)
+class CaseListFilters:
+    """What an API client narrows its case list to; empty means no narrowing."""
+
+    statuses: tuple[str, ...] = ()
+    urgencies: tuple[int, ...] = ()
+    doctor_id: int | None = None
+    updated_since: datetime | None = None  # inclusive
+    external_id: str | None = None
+    patient: Patient | None = None
+
+
+@dataclass(frozen=True)
+class CaseListCursor:
+    """Opaque to clients: the (updated_at, id) of the last case of the previous page."""
+
+    updated_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.updated_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> "CaseListCursor | None":
+        """None for anything that is not a cursor we made."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            updated_at, case_id = raw.split("|")
+            cursor = cls(datetime.fromisoformat(updated_at), int(case_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+        return cursor if timezone.is_aware(cursor.updated_at) else None
+
+
+@dataclass(frozen=True)
+class CaseSummaryPage:
+    details: list[CaseDetail]
+    next_cursor: CaseListCursor | None
+
+
+def case_summaries_page(
+    *,
+    client: ApiClient,
+    filters: CaseListFilters,
+    after: CaseListCursor | None = None,
+    limit: int = CASE_LIST_DEFAULT_LIMIT,
+) -> CaseSummaryPage:
+    """One page of the client's hospital's cases, oldest change first, as summaries.
+
+    Order is (updated_at, id): a case that changes moves to the end, so a client polling
+    with `updated_since` or following `next` sees it again. Keyset over
+    `case_hospital_updated_idx`, no OFFSET and no COUNT; three queries whatever the
+    page size (cases with patients, their messages, their decisions).
+    """
+    qs = cases_for_client(client)
+    if filters.statuses:
+        qs = qs.filter(status__in=filters.statuses)
+    if filters.urgencies:
+        qs = qs.filter(urgency__in=filters.urgencies)
+    if filters.doctor_id is not None:
+        qs = qs.filter(doctor_id=filters.doctor_id)
+    if filters.updated_since is not None:
+        qs = qs.filter(updated_at__gte=filters.updated_since)
+    if filters.external_id is not None:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.patient is not None:
+        qs = qs.filter(patient=filters.patient)
+    if after is not None:
+        qs = qs.filter(TupleGreaterThan(Tuple(F("updated_at"), F("id")), (after.updated_at, after.id)))
+    qs = (
+        qs.select_related("patient")
+        .prefetch_related(
+            Prefetch("messages", queryset=Message.objects.select_related("doctor").order_by("sent_at", "id")),
+            Prefetch("decisions", queryset=Decision.objects.select_related("doctor").order_by("created_at", "id")),
+        )
+        .order_by("updated_at", "id")
+    )
+    cases = list(qs[: limit + 1])
+    next_cursor = None
+    if len(cases) > limit:
+        cases = cases[:limit]
+        next_cursor = CaseListCursor(cases[-1].updated_at, cases[-1].pk)
+    details = [
+        CaseDetail(case=case, messages=list(case.messages.all()), decisions=list(case.decisions.all()))
+        for case in cases
+    ]
+    return CaseSummaryPage(details=details, next_cursor=next_cursor)
 
 
 def case_final_answer(detail: CaseDetail) -> str | None:

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
-from .audit import audit_record
+from .audit import audit_event, audit_record
 from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
-from .models import Case, CaseStatus, Decision, Message, Patient, Urgency
+from .models import AuditEvent, Case, CaseStatus, Decision, Message, Patient, Urgency
 from .policy import IncomingMessage, assess_case
 from .scrub import scrub_identifiers
 
@@ -83,6 +83,63 @@ def patient_for_reference(
     raise RuntimeError("Could not allocate a patient pseudonym.")
 
 
+def unknown_doctor_error(*, licence: str) -> InvalidInput:
+    """The refusal of a case whose doctor licence names no active doctor of the hospital."""
+    return InvalidInput(
+        _("No active doctor with licence number %(licence)s in this hospital; see GET /api/v1/doctors/.")
+        % {"licence": licence},
+        field="doctor",
+    )
+
+
+def _ingest_rows(
+    *, hospital: Hospital, data: CaseIngestData, doctor: User, now: datetime
+) -> tuple[Case, list[Message]]:
+    """The unsaved Case and Messages of one ingest: scrubbed, triaged, with its SLA.
+
+    Pure computation shared by single and batch ingest, so both decide exactly alike.
+    The caller sets the patient and saves.
+    """
+    messages = [IngestMessage(m.author, scrub_identifiers(m.body), m.sent_at) for m in data.messages]
+    assessment = assess_case(
+        messages=[IncomingMessage(m.author, m.body) for m in messages],
+        avatar_flags=data.avatar_flags,
+        avatar_confidence=data.avatar_confidence,
+        confidence_threshold=hospital.confidence_threshold,
+        sample_rate=hospital.routine_sample_rate,
+        sample_key=f"{hospital.pk}:{data.external_id}",
+    )
+    question = next((m.body for m in messages if m.author == "patient"), "")
+    case = Case(
+        hospital=hospital,
+        doctor=doctor,
+        reviewer=doctor,
+        external_id=data.external_id,
+        status=CaseStatus.AWAITING_REVIEW if assessment.needs_review else CaseStatus.AUTO_RELEASED,
+        urgency=Urgency.from_code(assessment.urgency),
+        flags=assessment.flags,
+        avatar_confidence=data.avatar_confidence,
+        review_reasons=assessment.review_reasons,
+        hold=assessment.hold,
+        question_preview=question[:200],
+        received_at=now,
+        due_at=now + hospital.sla_for(assessment.urgency),
+        updated_at=now,
+    )
+    rows = [Message(case=case, author=m.author, body=m.body, sent_at=m.sent_at, created_at=now) for m in messages]
+    return case, rows
+
+
+def _ingest_audit_details(case: Case) -> dict:
+    return {
+        "external_id": case.external_id,
+        "status": case.status,
+        "urgency": case.urgency_code,
+        "review_reasons": case.review_reasons,
+        "flags": [f.get("rule_id") or f["code"] for f in case.flags],
+    }
+
+
 def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, bool]:
     """Store a case pushed by the avatar platform. Returns (case, created).
 
@@ -102,60 +159,23 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
         .first()
     )
     if profile is None:
-        raise InvalidInput(
-            _("No active doctor with licence number %(licence)s in this hospital; see GET /api/v1/doctors/.")
-            % {"licence": data.doctor_licence},
-            field="doctor",
-        )
+        raise unknown_doctor_error(licence=data.doctor_licence)
 
-    messages = [IngestMessage(m.author, scrub_identifiers(m.body), m.sent_at) for m in data.messages]
-    assessment = assess_case(
-        messages=[IncomingMessage(m.author, m.body) for m in messages],
-        avatar_flags=data.avatar_flags,
-        avatar_confidence=data.avatar_confidence,
-        confidence_threshold=hospital.confidence_threshold,
-        sample_rate=hospital.routine_sample_rate,
-        sample_key=f"{hospital.pk}:{data.external_id}",
-    )
-    patient = patient_for_reference(
+    now = timezone.now()
+    case, messages = _ingest_rows(hospital=hospital, data=data, doctor=profile.user, now=now)
+    case.patient = patient_for_reference(
         hospital=hospital, patient_ref=data.patient_ref, birth_year=data.birth_year, sex=data.sex
     )
-    now = timezone.now()
-    question = next((m.body for m in messages if m.author == "patient"), "")
     try:
         with transaction.atomic():
-            case = Case.objects.create(
-                hospital=hospital,
-                doctor=profile.user,
-                reviewer=profile.user,
-                patient=patient,
-                external_id=data.external_id,
-                status=CaseStatus.AWAITING_REVIEW if assessment.needs_review else CaseStatus.AUTO_RELEASED,
-                urgency=Urgency.from_code(assessment.urgency),
-                flags=assessment.flags,
-                avatar_confidence=data.avatar_confidence,
-                review_reasons=assessment.review_reasons,
-                hold=assessment.hold,
-                question_preview=question[:200],
-                received_at=now,
-                due_at=now + hospital.sla_for(assessment.urgency),
-                updated_at=now,
-            )
-            Message.objects.bulk_create(
-                Message(case=case, author=m.author, body=m.body, sent_at=m.sent_at, created_at=now) for m in messages
-            )
+            case.save(force_insert=True)
+            Message.objects.bulk_create(messages)
             audit_record(
                 hospital=hospital,
                 api_client=api_client,
                 case=case,
                 action="case.ingested",
-                details={
-                    "external_id": data.external_id,
-                    "status": case.status,
-                    "urgency": assessment.urgency,
-                    "review_reasons": assessment.review_reasons,
-                    "flags": [f.get("rule_id") or f["code"] for f in assessment.flags],
-                },
+                details=_ingest_audit_details(case),
             )
     except IntegrityError:
         existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
@@ -473,3 +493,122 @@ def case_close(*, case: Case, doctor: User, version: int) -> Decision:
             hospital=case.hospital, user=doctor, case=case, action="case.closed", details={"decision_id": decision.pk}
         )
         return decision
+
+
+# --- Batch ingest -----------------------------------------------------------------------
+
+_MESSAGE_INSERT_BATCH = 2_000  # rows per INSERT: 7 columns each stays far below PostgreSQL's 65 535 parameters
+
+
+def _patients_for_references(*, hospital: Hospital, items: list[CaseIngestData]) -> dict[str, Patient]:
+    """`patient_for_reference` for many references at once: {ref_hash: patient}.
+
+    A new patient takes the birth year and sex of its first item, as a run of single
+    ingests would. `ignore_conflicts` lets the unique constraints decide both races: a
+    concurrent ingest that created the same patient (found by the re-read) and a random
+    pseudonym already taken (that patient is missing from the re-read and tries again).
+    """
+    wanted: dict[str, CaseIngestData] = {}
+    for data in items:
+        wanted.setdefault(patient_ref_hash(hospital=hospital, patient_ref=data.patient_ref), data)
+    found: dict[str, Patient] = {}
+    for _attempt in range(8):
+        # Uses the unique index on (hospital, ref_hash).
+        found |= {
+            p.ref_hash: p for p in Patient.objects.filter(hospital=hospital, ref_hash__in=set(wanted) - set(found))
+        }
+        missing = [ref_hash for ref_hash in wanted if ref_hash not in found]
+        if not missing:
+            return found
+        Patient.objects.bulk_create(
+            [
+                Patient(
+                    hospital=hospital,
+                    ref_hash=ref_hash,
+                    pseudonym="P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6)),
+                    birth_year=wanted[ref_hash].birth_year,
+                    sex=wanted[ref_hash].sex or Patient.Sex.UNKNOWN,
+                )
+                for ref_hash in missing
+            ],
+            ignore_conflicts=True,
+        )
+    raise RuntimeError("Could not allocate patient pseudonyms.")
+
+
+def _cases_ingest_one_by_one(*, api_client: ApiClient, items: list[CaseIngestData]) -> list[tuple[Case | None, bool]]:
+    results: list[tuple[Case | None, bool]] = []
+    for data in items:
+        try:
+            results.append(case_ingest(api_client=api_client, data=data))
+        except InvalidInput:
+            results.append((None, False))
+    return results
+
+
+def cases_ingest_batch(*, api_client: ApiClient, items: list[CaseIngestData]) -> list[tuple[Case | None, bool]]:
+    """`case_ingest` for many cases at once, with a query count that does not grow with them.
+
+    Returns (case, created) per item, in order, as single ingests in that order would:
+    a known external_id (stored before, or earlier in this batch) gives the stored case
+    and False; an item whose doctor licence names no active doctor gives (None, False),
+    see `unknown_doctor_error`.
+    """
+    hospital = api_client.hospital
+    external_ids = {data.external_id for data in items}
+    # Uses the unique index on (hospital, external_id).
+    stored = {c.external_id: c for c in Case.objects.filter(hospital=hospital, external_id__in=external_ids)}
+    licences = {data.doctor_licence for data in items if data.external_id not in stored}
+    doctors = {
+        profile.licence_number: profile.user
+        for profile in DoctorProfile.objects.select_related("user").filter(
+            hospital=hospital, licence_number__in=licences, user__is_active=True, user__role=User.Role.DOCTOR
+        )
+    }
+
+    now = timezone.now()
+    planned: dict[str, tuple[Case, list[Message], CaseIngestData]] = {}
+    creator: dict[str, int] = {}  # external_id -> index of the item that creates it
+    for index, data in enumerate(items):
+        if data.external_id in stored or data.external_id in planned or data.doctor_licence not in doctors:
+            continue
+        case, messages = _ingest_rows(hospital=hospital, data=data, doctor=doctors[data.doctor_licence], now=now)
+        planned[data.external_id] = (case, messages, data)
+        creator[data.external_id] = index
+
+    if planned:
+        patients = _patients_for_references(hospital=hospital, items=[data for _c, _m, data in planned.values()])
+        for case, _messages, data in planned.values():
+            case.patient = patients[patient_ref_hash(hospital=hospital, patient_ref=data.patient_ref)]
+        try:
+            with transaction.atomic():
+                cases = Case.objects.bulk_create([case for case, _m, _d in planned.values()])
+                Message.objects.bulk_create(
+                    [m for _c, messages, _d in planned.values() for m in messages], batch_size=_MESSAGE_INSERT_BATCH
+                )
+                AuditEvent.objects.bulk_create(
+                    audit_event(
+                        hospital=hospital,
+                        api_client=api_client,
+                        case=case,
+                        action="case.ingested",
+                        details=_ingest_audit_details(case),
+                    )
+                    for case in cases
+                )
+        except IntegrityError:
+            # A concurrent ingest stored one of these external_ids after our look-up. Rare:
+            # the single-case path, with its own race handling, sorts out each item.
+            return _cases_ingest_one_by_one(api_client=api_client, items=items)
+
+    results: list[tuple[Case | None, bool]] = []
+    for index, data in enumerate(items):
+        if data.external_id in stored:
+            results.append((stored[data.external_id], False))
+        elif index == creator.get(data.external_id):
+            results.append((planned[data.external_id][0], True))
+        elif index > creator.get(data.external_id, index):
+            results.append((planned[data.external_id][0], False))  # a repeat of an earlier item
+        else:
+            results.append((None, False))  # unknown doctor, and nothing stored under this id before it
+    return results

@@ -1,0 +1,54 @@
+"""POST /api/v1/cases/batch/ (issue #4): many cases in one request, each stored or refused on its own."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .api_errors import review_error_body, validation_error_body
+from .api_serializers import (
+    CaseBatchRequestSerializer,
+    CaseBatchResultSerializer,
+    CaseIngestResultSerializer,
+    CaseIngestSerializer,
+)
+from .services import cases_ingest_batch, unknown_doctor_error
+
+_ERROR = OpenApiResponse(description="JSON error: {code, message, errors?}")
+
+
+class CaseBatchApi(APIView):
+    required_scopes = ("cases:write",)
+
+    @extend_schema(
+        request=CaseBatchRequestSerializer,
+        responses={200: CaseBatchResultSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR},
+        summary="Ingest up to 500 cases; each is stored or refused on its own (idempotent on external_id)",
+    )
+    def post(self, request: Request) -> Response:
+        envelope = CaseBatchRequestSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results: list[dict] = []
+        valid: list[tuple[dict, CaseIngestSerializer]] = []
+        for index, item in enumerate(envelope.validated_data["cases"]):
+            result = {"index": index}
+            if isinstance(item, dict) and isinstance(item.get("external_id"), str):
+                result["external_id"] = item["external_id"]
+            serializer = CaseIngestSerializer(data=item)
+            if serializer.is_valid():
+                valid.append((result, serializer))
+            else:
+                result |= {"status_code": 400} | validation_error_body(serializer.errors)
+            results.append(result)
+
+        ingested = cases_ingest_batch(api_client=request.auth, items=[s.to_ingest_data() for _r, s in valid])
+        for (result, serializer), (case, created) in zip(valid, ingested, strict=True):
+            if case is None:
+                error = unknown_doctor_error(licence=serializer.validated_data["doctor"])
+                result |= {"status_code": 400} | review_error_body(error)
+            else:
+                result |= {"status_code": 201 if created else 200} | CaseIngestResultSerializer(case).data
+        codes = [r["status_code"] for r in results]
+        return Response(
+            {"results": results, "created": codes.count(201), "existing": codes.count(200), "failed": codes.count(400)}
+        )
