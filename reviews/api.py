@@ -11,11 +11,18 @@ from rest_framework.views import APIView
 from accounts.models import DoctorProfile, User
 
 from .api_case_list import CaseListQuerySerializer, CaseSummaryPageSerializer
-from .api_serializers import CaseIngestResultSerializer, CaseIngestSerializer, CaseSummarySerializer, DoctorSerializer
+from .api_serializers import (
+    CaseIngestResultSerializer,
+    CaseIngestSerializer,
+    CaseMessageResultSerializer,
+    CaseMessageSerializer,
+    CaseSummarySerializer,
+    DoctorSerializer,
+)
 from .exceptions import InvalidCursor
 from .models import CaseStatus, Patient
 from .selectors import CaseListCursor, case_detail, case_summaries_page, cases_for_client
-from .services import case_ingest
+from .services import case_ingest, case_patient_message_add
 
 _ERROR = OpenApiResponse(description="JSON error: {code, message, errors?}")
 
@@ -123,3 +130,19 @@ class PatientCasesApi(APIView):
     def get(self, request: Request, pseudonym: str) -> Response:
         patient = get_object_or_404(Patient, hospital_id=request.auth.hospital_id, pseudonym=pseudonym)
         return _case_list_response(request, patient=patient)
+
+
+class CaseMessagesApi(APIView):
+    required_scopes = ("cases:write",)
+
+    @extend_schema(
+        request=CaseMessageSerializer,
+        responses={201: CaseMessageResultSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR, 409: _ERROR},
+        summary="Add a new patient message to a case (409 once the case is closed)",
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        case = get_object_or_404(cases_for_client(request.auth), pk=case_id)
+        serializer = CaseMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = case_patient_message_add(api_client=request.auth, case=case, **serializer.validated_data)
+        return Response(CaseMessageResultSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ from datetime import UTC, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from .models import URGENCY_CODES, Case, Patient
+from .models import URGENCY_CODES, Case, Message, Patient
 from .policy import avatar_flag_urgency
 from .selectors import CaseDetail, case_final_answer
 from .services import CaseIngestData, IngestMessage
@@ -58,6 +58,13 @@ class IngestMessageSerializer(StrictSerializer):
     author = serializers.ChoiceField(choices=["patient", "avatar"])
     body = serializers.CharField(max_length=MAX_BODY, trim_whitespace=True)
     sent_at = IngestDateTimeField()
+
+
+class CaseMessageSerializer(IngestMessageSerializer):
+    """A further patient message on a case: the body and sent_at rules of ingest, and no
+    author, because only the patient writes through the platform after ingest."""
+
+    author = None
 
 
 class IngestAvatarFlagSerializer(StrictSerializer):
@@ -137,6 +144,15 @@ class CaseIngestResultSerializer(serializers.Serializer):
             "review_reasons": case.review_reasons,
             "flags": FlagSerializer(case.flags, many=True).data,
         }
+
+
+class CaseMessageResultSerializer(CaseIngestResultSerializer):
+    """The case after a new patient message, as ingest reports it, and the message's id."""
+
+    message_id = serializers.IntegerField()
+
+    def to_representation(self, message: Message):
+        return super().to_representation(message.case) | {"message_id": message.pk}
 
 
 class DecisionSummarySerializer(serializers.Serializer):

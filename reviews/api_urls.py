@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/", api.CasesApi.as_view(), name="api-cases"),
     path("cases/batch/", api_batch.CaseBatchApi.as_view(), name="api-cases-batch"),
     path("cases/<int:case_id>/", api.CaseDetailApi.as_view(), name="api-case-detail"),
+    path("cases/<int:case_id>/messages/", api.CaseMessagesApi.as_view(), name="api-case-messages"),
     path("patients/<str:pseudonym>/cases/", api.PatientCasesApi.as_view(), name="api-patient-cases"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Integrators get JSON for a mistyped path too, not the HTML page of the portal.

@@ -25,6 +25,7 @@ HOLDING_REASONS = {
     "draft_prescription",
     "low_confidence",
     "patient_requested_human",
+    "patient_follow_up",
 }
 
 REVIEW_REASON_LABELS = {
@@ -35,6 +36,7 @@ REVIEW_REASON_LABELS = {
     "low_confidence": _("Low avatar confidence"),
     "patient_requested_human": _("Patient asked for a doctor"),
     "routine_sample": _("Routine sample"),
+    "patient_follow_up": _("Patient follow-up after the answer"),
 }
 
 
@@ -75,6 +77,25 @@ def in_routine_sample(key: str, rate: float) -> bool:
     return draw < rate
 
 
+def _triage_flags(body: str, message_index: int) -> list[dict]:
+    """The red flags of one patient message, in the shape stored in `Case.flags`."""
+    return [
+        {"source": "triage", "code": flag.category, "reason": "", "message_index": message_index} | flag.as_dict()
+        for flag in screen_message(body)
+    ]
+
+
+def assess_patient_message(*, body: str, message_index: int) -> ReviewAssessment:
+    """Triage of one further patient message on an existing case: its flags, its own
+    urgency ("routine" when it raises none) and the review reasons it brings."""
+    flags = _triage_flags(body, message_index)
+    reasons = ["red_flag"] if flags else []
+    if asks_for_human(body):
+        reasons.append("patient_requested_human")
+    urgency = min((f["urgency"] for f in flags), key=URGENCY_ORDER.index, default="routine")
+    return ReviewAssessment(urgency=urgency, flags=flags, review_reasons=reasons)
+
+
 def assess_case(
     *,
     messages: list[IncomingMessage],
@@ -89,10 +110,7 @@ def assess_case(
 
     for index, message in enumerate(messages):
         if message.author == "patient":
-            for flag in screen_message(message.body):
-                flags.append(
-                    {"source": "triage", "code": flag.category, "reason": "", "message_index": index} | flag.as_dict()
-                )
+            flags.extend(_triage_flags(message.body, index))
             if asks_for_human(message.body) and "patient_requested_human" not in reasons:
                 reasons.append("patient_requested_human")
         elif message.author == "avatar":

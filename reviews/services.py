@@ -25,7 +25,7 @@ from accounts.models import ApiClient, DoctorProfile, Hospital, User
 from .audit import audit_event, audit_record
 from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
 from .models import AuditEvent, Case, CaseStatus, Decision, Message, Patient, Urgency
-from .policy import IncomingMessage, assess_case
+from .policy import HOLDING_REASONS, URGENCY_ORDER, IncomingMessage, assess_case, assess_patient_message
 from .scrub import scrub_identifiers
 
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by hand
@@ -612,3 +612,77 @@ def cases_ingest_batch(*, api_client: ApiClient, items: list[CaseIngestData]) ->
         else:
             results.append((None, False))  # unknown doctor, and nothing stored under this id before it
     return results
+
+
+# --- Patient messages on an existing case -----------------------------------------------
+
+# An answered case that hears from the patient again goes back to its doctor: the avatar's
+# next answer is to a question no doctor has read.
+_REOPENED_BY_FOLLOW_UP = {CaseStatus.APPROVED, CaseStatus.CORRECTED}
+
+
+def case_patient_message_add(*, api_client: ApiClient, case: Case, body: str, sent_at: datetime) -> Message:
+    """A new patient message on a case, pushed by the avatar platform.
+
+    Triaged like the messages of an ingest: its red flags join the case's, a higher
+    urgency raises the case's and brings its due time forward. An approved or corrected
+    case goes back to the review queue, held; an auto-released one only when the message
+    raises a red flag or asks for a human; a taken-over one stays with its doctor. A
+    closed case takes nothing more. The version bump turns a form a doctor opened before
+    the message into a conflict, so nobody approves an answer to a conversation they
+    have not read to the end.
+    """
+    with transaction.atomic():
+        case = _locked(case)
+        if case.status == CaseStatus.CLOSED:
+            raise CaseAlreadyDecided(_("This case is closed; start a new case for a new question."))
+        now = timezone.now()
+        body = scrub_identifiers(body)
+        # Uses message_case_idx; the position in id order is what ingest's message_index means.
+        assessment = assess_patient_message(body=body, message_index=case.messages.count())
+        reopened = case.status in _REOPENED_BY_FOLLOW_UP or (
+            case.status == CaseStatus.AUTO_RELEASED and assessment.hold
+        )
+        reasons = list(assessment.review_reasons)
+        if case.status in _REOPENED_BY_FOLLOW_UP:
+            reasons.append("patient_follow_up")
+        added = [reason for reason in reasons if reason not in case.review_reasons]
+
+        urgency = case.urgency_code
+        due_at = case.due_at
+        if URGENCY_ORDER.index(assessment.urgency) < URGENCY_ORDER.index(urgency):
+            urgency = assessment.urgency
+            due_at = min(due_at, now + case.hospital.sla_for(urgency))
+        changes = {
+            "flags": [*case.flags, *assessment.flags],
+            "review_reasons": [*case.review_reasons, *added],
+            "hold": case.hold or any(reason in HOLDING_REASONS for reason in added),
+            "urgency": Urgency.from_code(urgency),
+            "due_at": due_at,
+        }
+        if reopened:
+            # The old due time belonged to the question already answered: the SLA of the
+            # new one counts from now.
+            changes |= {
+                "status": CaseStatus.AWAITING_REVIEW,
+                "due_at": now + case.hospital.sla_for(urgency),
+                "claimed_by": None,
+                "claim_expires_at": None,
+            }
+        _save_transition(case, case.version, updated_at=now, **changes)
+        message = Message.objects.create(
+            case=case, author=Message.Author.PATIENT, body=body, sent_at=sent_at, created_at=now
+        )
+        audit_record(
+            hospital=case.hospital,
+            api_client=api_client,
+            case=case,
+            action="case.patient_message",
+            details={
+                "message_id": message.pk,
+                "flags": [flag["rule_id"] for flag in assessment.flags],
+                "reopened": reopened,
+                "urgency": case.urgency_code,
+            },
+        )
+        return message

@@ -64,6 +64,7 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "api-doctors": ((401,) * 5, (401,) * 5),
     "api-cases": ((401,) * 5, (401,) * 5),
     "api-case-detail": ((401,) * 5, (401,) * 5),
+    "api-case-messages": ((401,) * 5, (401,) * 5),
     "api-patient-cases": ((401,) * 5, (401,) * 5),
     "api-cases-batch": ((401,) * 5, (401,) * 5),
     "api-schema": ((200,) * 5, ALL_405),
