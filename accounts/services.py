@@ -15,7 +15,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reviews.audit import audit_record
+from reviews.audit import audit_event, audit_record
 from reviews.exceptions import InvalidInput, NotPermitted
 from reviews.models import AuditEvent, Case, CaseStatus
 
@@ -302,13 +302,11 @@ def _move_open_cases(*, doctor: User, moved_by: User, specialty: str | None) -> 
             updated_at=now,
         )
         events.append(
-            AuditEvent(
-                hospital_id=doctor.hospital_id,
-                actor_type=AuditEvent.ActorType.USER,
-                actor_user=moved_by,
+            audit_event(
+                hospital=moved_by.hospital,
+                user=moved_by,
                 action="case.reassigned",
                 case=case,
-                at=now,
                 details={"from": doctor.pk, "to": reviewer.pk if reviewer else None, "reason": "doctor_deactivated"},
             )
         )
