@@ -31,6 +31,11 @@ class Hospital(models.Model):
         _("claim lease (minutes)"), default=settings.DEFAULT_CLAIM_LEASE_MINUTES
     )
     require_2fa = models.BooleanField(_("two-factor sign-in required"), default=False)
+    summary_lead_hours = models.PositiveIntegerField(
+        _("pre-visit summary lead time (hours)"),
+        default=24,
+        help_text=_("Summaries are compiled for appointments starting within this many hours."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

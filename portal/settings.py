@@ -253,6 +253,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = "portal"
+# A message a dead worker took is handed out again after this long; longer than any task
+# runs. Retries wait in the database (next attempt times), not in long broker countdowns.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))}
+CELERY_BEAT_SCHEDULE = {
+    "previsit-summaries": {"task": "reviews.previsit_tasks.summaries_beat", "schedule": 5 * 60},
+    "webhooks-sweep": {"task": "reviews.webhook_tasks.webhooks_sweep", "schedule": 60},
+}
 
 # Hospitals without their own policy start from these.
 DEFAULT_CLAIM_LEASE_MINUTES = 10

@@ -238,3 +238,169 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Appointment(models.Model):
+    """A patient's in-person visit with a doctor: what a pre-visit summary is compiled for."""
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    # The booking system's id, for idempotent API creation; blank for appointments
+    # entered on the admin pages.
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled at"))
+    reason = models.CharField(_("reason"), max_length=500, blank=True)  # identifiers scrubbed
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hospital", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="appointment_external_id_unique_per_hospital",
+            ),
+        ]
+        indexes = [
+            # A doctor's "Today's visits".
+            models.Index(fields=["doctor", "scheduled_at"], name="appointment_doctor_at_idx"),
+            # The beat's lead window over the whole hospital.
+            models.Index(fields=["scheduled_at", "id"], name="appointment_scheduled_idx"),
+            models.Index(fields=["patient", "scheduled_at"], name="appointment_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.pk} at {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class PreVisitSummary(models.Model):
+    """The compiled history for one appointment: exactly one row per appointment.
+
+    The row is also the compile's work item: `compile_started_at` marks a compile under
+    way, so overlapping beats and redelivered tasks do not compile the same thing twice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="summary")
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    # A new case or message of the patient since the last compile: recompiled by the next beat.
+    stale = models.BooleanField(_("out of date"), default=False)
+    format_version = models.PositiveSmallIntegerField(default=0)
+    content = models.JSONField(default=dict, blank=True)
+    source_case_ids = models.JSONField(default=list, blank=True)
+    compiled_at = models.DateTimeField(null=True, blank=True)
+    # When a compile was last enqueued or started; cleared when it ends.
+    compile_started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Why the last compile failed: an exception class and our own words, never patient text.
+    error = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "ready", "failed"]), name="summary_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="summary_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pre-visit summary of appointment {self.appointment_id} ({self.status})"
+
+
+class WebhookEndpoint(models.Model):
+    """A hospital system that wants to hear about decisions and summaries (DESIGN §8)."""
+
+    EVENT_TYPES = (
+        "case.approved",
+        "case.corrected",
+        "case.taken_over",
+        "case.doctor_message",
+        "case.closed",
+        "summary.ready",
+    )
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="webhook_endpoints")
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list)
+    # Kept readable because every delivery is signed with it; shown to the admin once.
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    """The outbox: written in the same transaction as the change it reports."""
+
+    event_id = models.UUIDField(unique=True)
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="webhook_events")
+    type = models.CharField(max_length=40)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["hospital", "created_at"], name="webhook_event_hospital_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: its attempts, until delivered or given up after 24 h."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.PROTECT, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once_per_endpoint"),
+        ]
+        indexes = [
+            # The sweep: pending deliveries whose next attempt is due.
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_delivery_due_idx"
+            ),
+            models.Index(fields=["endpoint", "id"], name="webhook_delivery_endpoint_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery of {self.event_id} to {self.endpoint_id} ({self.status})"
+
+
+class ScheduledTaskRun(models.Model):
+    """When each periodic task last ran, for the operator's view and /readyz."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    # Counts only (how many enqueued, found, …): never patient data.
+    details = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -26,7 +26,9 @@ from .audit import audit_event, audit_record
 from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
 from .models import AuditEvent, Case, CaseStatus, Decision, Message, Patient, Urgency
 from .policy import HOLDING_REASONS, URGENCY_ORDER, IncomingMessage, assess_case, assess_patient_message
+from .previsit import summaries_mark_stale
 from .scrub import scrub_identifiers
+from .webhooks import case_decision_event_record, case_doctor_message_event_record
 
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed by hand
 
@@ -177,6 +179,7 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
                 action="case.ingested",
                 details=_ingest_audit_details(case),
             )
+            summaries_mark_stale(patient_ids=[case.patient_id])
     except IntegrityError:
         existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
         if existing is None:
@@ -402,6 +405,7 @@ def _decide(
             action=f"case.{status}",
             details={"decision_id": decision.pk, "category": category} if category else {"decision_id": decision.pk},
         )
+        case_decision_event_record(case=case, decision=decision)
         return decision
 
 
@@ -467,6 +471,7 @@ def case_reply(*, case: Case, doctor: User, body: str) -> Message:
             action="case.doctor_message",
             details={"message_id": message.pk},
         )
+        case_doctor_message_event_record(case=case, message=message)
         return message
 
 
@@ -492,6 +497,7 @@ def case_close(*, case: Case, doctor: User, version: int) -> Decision:
         audit_record(
             hospital=case.hospital, user=doctor, case=case, action="case.closed", details={"decision_id": decision.pk}
         )
+        case_decision_event_record(case=case, decision=decision)
         return decision
 
 
@@ -596,6 +602,7 @@ def cases_ingest_batch(*, api_client: ApiClient, items: list[CaseIngestData]) ->
                     )
                     for case in cases
                 )
+                summaries_mark_stale(patient_ids={case.patient_id for case in cases})
         except IntegrityError:
             # A concurrent ingest stored one of these external_ids after our look-up. Rare:
             # the single-case path, with its own race handling, sorts out each item.
@@ -685,4 +692,5 @@ def case_patient_message_add(*, api_client: ApiClient, case: Case, body: str, se
                 "urgency": case.urgency_code,
             },
         )
+        summaries_mark_stale(patient_ids=[case.patient_id])
         return message

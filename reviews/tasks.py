@@ -1,0 +1,10 @@
+"""The reviews app's Celery tasks, found by `app.autodiscover_tasks()`.
+
+Tasks take ids only, never patient text, and are idempotent: a redelivered message
+(late acks, a killed worker) does its work at most once more, harmlessly.
+"""
+
+from .previsit_tasks import summaries_beat, summary_compile
+from .webhook_tasks import webhook_deliver, webhooks_sweep
+
+__all__ = ["summaries_beat", "summary_compile", "webhook_deliver", "webhooks_sweep"]
