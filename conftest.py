@@ -8,6 +8,8 @@ from django.utils import translation
 from accounts.services import api_client_create
 from reviews.tests.factories import AdminFactory, DoctorFactory, HospitalFactory
 
+pytest_plugins = ["tests.celery_worker"]
+
 
 @pytest.fixture(autouse=True)
 def _english_between_tests():

@@ -6,3 +6,5 @@ runs the tests themselves with DEBUG off."""
 import os
 
 os.environ.setdefault("DEBUG", "1")
+# Tasks run in-process in tests unless a test starts a real worker (tests/celery_worker.py).
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
