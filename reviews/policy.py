@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from .triage import asks_for_human, guard_draft, screen_message
-from .triage.red_flags import RULES
+from .triage.red_flags import RULE_SET, rule_by_id
 
 URGENCY_ORDER = ["emergency", "urgent", "soon", "routine"]
-_CATEGORY_URGENCY = {rule.category: rule.urgency for rule in RULES} | {rule.id: rule.urgency for rule in RULES}
+# An avatar flag may name a rule or a category of the rules file; the file says what a
+# bare category is worth.
+_CATEGORY_URGENCY = RULE_SET.categories | {rule.id: rule.urgency for rule in RULE_SET.rules}
 
 # Reasons that keep the answer from the patient until a doctor acts. The routine sample
 # is reviewed after the fact: its answer goes out at once.
@@ -78,11 +80,19 @@ def in_routine_sample(key: str, rate: float) -> bool:
 
 
 def _triage_flags(body: str, message_index: int) -> list[dict]:
-    """The red flags of one patient message, in the shape stored in `Case.flags`."""
-    return [
-        {"source": "triage", "code": flag.category, "reason": "", "message_index": message_index} | flag.as_dict()
-        for flag in screen_message(body)
-    ]
+    """The red flags of one patient message, in the shape stored in `Case.flags`.
+
+    The rule's description is stored with the flag, as the rules version that raised it
+    worded it, so the doctor reads why it fired even after the rules file has moved on.
+    """
+    flags = []
+    for flag in screen_message(body):
+        rule = rule_by_id(flag.rule_id)
+        reason = {"reason": rule.description, "reason_zh": rule.description_zh} if rule else {"reason": ""}
+        flags.append(
+            {"source": "triage", "code": flag.category, "message_index": message_index} | reason | flag.as_dict()
+        )
+    return flags
 
 
 def assess_patient_message(*, body: str, message_index: int) -> ReviewAssessment:

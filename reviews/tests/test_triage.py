@@ -25,18 +25,18 @@ from reviews.triage import RULES_VERSION, asks_for_human, guard_draft, screen_me
         ("My son can't breathe properly and his lips are blue", "breathing", "emergency", "can't breathe"),
         ("孩子喘不过气来", "breathing", "emergency", "喘不过气"),
         ("After the peanut my throat is swelling", "anaphylaxis", "emergency", "throat is swelling"),
-        ("打完针舌头肿了", "anaphylaxis", "emergency", "舌头肿"),
-        ("I've soaked through pads every hour", "severe_bleeding", "emergency", "soaked through pad"),
+        ("打完针舌头肿了", "anaphylaxis", "emergency", "舌头肿了"),
+        ("I've soaked through pads every hour", "severe_bleeding", "emergency", "soaked through pads"),
         ("There is heavy bleeding after my fall", "severe_bleeding", "emergency", "heavy bleeding"),
         ("手割破了，血止不住", "severe_bleeding", "emergency", "血止不住"),
-        ("I'm 10 weeks pregnant and bleeding", "pregnancy_bleeding", "urgent", "pregnant and bleed"),
-        ("怀孕12周，今天见红了", "pregnancy_bleeding", "urgent", "怀孕12周，今天见红"),
+        ("I'm 10 weeks pregnant and bleeding", "pregnancy_bleeding", "urgent", "bleeding"),
+        ("怀孕12周，今天见红了", "pregnancy_bleeding", "urgent", "见红"),
         ("I'm 34 weeks and the baby is moving less today", "reduced_fetal_movement", "urgent", "baby is moving less"),
         ("孕36周，胎动减少了", "reduced_fetal_movement", "urgent", "胎动减少"),
-        ("I just want to kill myself", "suicidal", "emergency", "kill myself"),
+        ("I just want to kill myself", "suicidal", "emergency", "want to kill myself"),
         ("我真的不想活了", "suicidal", "emergency", "不想活"),
-        ("My 6-week-old is at 38.4°C", "infant_fever", "urgent", "6-week-old is at 38.4°C"),
-        ("宝宝2个月，发烧38.5度", "infant_fever", "urgent", "宝宝2个月，发烧"),
+        ("My 6-week-old is at 38.4°C", "infant_fever", "urgent", "38.4°C"),
+        ("宝宝2个月，发烧38.5度", "infant_fever", "urgent", "发烧"),
         ("My daughter had a seizure ten minutes ago", "seizure", "emergency", "seizure"),
         ("孩子刚才抽搐了两分钟", "seizure", "emergency", "抽搐"),
     ],
@@ -105,6 +105,153 @@ def test_several_rules_can_fire_on_one_message():
     flags = screen_message("Chest pain and I can't breathe")
 
     assert {f.rule_id for f in flags} == {"chest_pain", "breathing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id", "urgency"),
+    [
+        # Indirect, colloquial and misspelt.
+        ("my dad went grey and says his chest feels like an elephant is sitting on it", "chest_pain", "emergency"),
+        ("ive got a bad chest pian and cant get my brething right", "chest_pain", "emergency"),
+        ("老公心口像被石头压着一样疼，出了一身冷汗", "chest_pain", "emergency"),
+        ("wife cant speak properly all of a sudden and her smile is all lopsided", "stroke_signs", "emergency"),
+        ("我爸吃着饭突然手里的碗掉了，脸一边往下垂", "stroke_signs", "emergency"),
+        ("Sudden worst headache of my life, like being hit with a bat", "thunderclap_headache", "emergency"),
+        ("she's using her tummy muscles to breathe and can't talk", "breathing", "emergency"),
+        ("宝宝被奶呛到了，脸憋得通红发紫", "breathing", "emergency"),
+        ("Ate prawns at dinner, now hives and my throat is tight", "anaphylaxis", "emergency"),
+        ("I gave birth 2 days ago and I'm passing clots the size of my fist", "severe_bleeding", "emergency"),
+        ("一小时就湿透了两片卫生巾", "severe_bleeding", "emergency"),
+        ("found my flatmate on the floor, he won't respond at all", "unconscious", "emergency"),
+        ("奶奶突然倒在地上，怎么叫都叫不醒", "unconscious", "emergency"),
+        ("I've decided tonight is the night, I've got the rope ready", "suicidal", "emergency"),
+        ("活着没有意义，我已经买好了安眠药，今晚就结束一切", "suicidal", "emergency"),
+        ("I keep thinking my family would be better off if I wasn't around", "suicidal_thoughts", "urgent"),
+        ("最近总觉得自己是家里的累赘", "suicidal_thoughts", "urgent"),
+        ("Son swallowed a button battery from the remote", "overdose", "emergency"),
+        ("我吃了半瓶安眠药", "overdose", "emergency"),
+        ("purple spots on his legs that don't fade when I press a glass on them", "non_blanching_rash", "emergency"),
+        ("My 20-month-old had a febrile seizure an hour ago, awake now", "seizure_recent", "urgent"),
+        ("这个星期癫痫已经发作三次了，平时一个月一次", "epilepsy_worse", "urgent"),
+        ("Fell off my bike and was knocked out, I keep forgetting what happened", "head_injury_serious", "emergency"),
+        ("孩子从床上摔下来磕到头，之后吐了两次", "head_injury", "urgent"),
+        ("我在吃华法林，今天磕到头了", "head_injury_anticoagulated", "urgent"),
+        ("I'm on apixaban and I've been peeing blood since yesterday", "bleeding_on_anticoagulant", "urgent"),
+        ("For two days my stools have been black and sticky", "gi_bleeding", "urgent"),
+        ("我爸有肝硬化，刚才吐了一大口血", "vomiting_blood", "emergency"),
+        (
+            "Pain started around my belly button and has moved to the lower right side",
+            "severe_abdominal_pain",
+            "urgent",
+        ),
+        ("突然腰背和肚子撕裂一样剧痛", "aortic_tearing_pain", "emergency"),
+        ("My blood pressure was 190/115 this morning", "severe_hypertension", "urgent"),
+        ("Fever of 39.4 and shaking uncontrollably with a kidney infection", "infection_systemic", "urgent"),
+        ("奶奶尿路感染，烧到39.5，糊涂不认人", "sepsis", "emergency"),
+        ("My 18 month old hasn't had a wet nappy since this morning", "child_dehydration", "urgent"),
+        ("baby is 10 days old, very yellow and hardly feeding", "young_infant_unwell", "urgent"),
+        # Pregnancy: the sign and the pregnancy can be far apart, in either language or both.
+        ("16 weeks pregnant and I've noticed some red spotting since this morning", "pregnancy_bleeding", "urgent"),
+        ("baby's movements have really slowed down since yesterday, I'm 38 weeks", "reduced_fetal_movement", "urgent"),
+        ("孕26周，感觉宝宝一天都没动", "reduced_fetal_movement", "urgent"),
+        ("我 30 周了, waters broke 一直在流", "waters_breaking_early", "urgent"),
+        ("孕29周，肚子一阵一阵发紧，差不多每10分钟一次", "preterm_labour", "urgent"),
+        ("my wife 孕34周 突然 headache 很厉害，眼睛看不清", "preeclampsia_signs", "urgent"),
+        ("35周了，在家量血压150/100，有点headache", "preeclampsia_signs", "urgent"),
+        ("怀孕7周，右下腹剧烈疼痛，肩膀尖也疼", "ectopic_signs", "emergency"),
+        (
+            "34 weeks, sudden gush of blood and my bump is rock hard and painful",
+            "placental_abruption_signs",
+            "emergency",
+        ),
+        ("Had my baby 8 days ago, fever of 38.6 and the bleeding smells really bad", "postpartum_infection", "urgent"),
+        ("宝宝 7 weeks, fever 38.3 since this morning", "infant_fever", "urgent"),
+        ("ＭＹ ＢＡＢＹ ＩＳ ６ ＷＥＥＫＳ ＯＬＤ ＷＩＴＨ Ａ ＦＥＶＥＲ", "infant_fever", "urgent"),
+    ],
+)
+def test_colloquial_indirect_misspelt_and_mixed_messages_raise_the_right_rule(text, rule_id, urgency):
+    flags = {flag.rule_id: flag for flag in screen_message(text)}
+
+    assert rule_id in flags, [f.rule_id for f in flags.values()]
+    flag = flags[rule_id]
+    assert flag.urgency == urgency
+    assert text[flag.start : flag.end] == flag.matched_text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Negated, in either language, close to or a little before the sign.
+        "I don't have any thoughts of hurting myself or the baby, I just feel flat.",
+        "No headaches or chest pain, I feel fine.",
+        "I didn't overdose or anything, I took my multivitamin twice.",
+        "我没有想不开，就是最近失眠",
+        "孕38周，没见红也没破水",
+        "没有胸痛胸闷，就是饭后反酸",
+        "宝宝4个月，不发烧，精神很好",
+        "Not pregnant. I had a little spotting after my smear test.",
+        # Someone else's or a past event.
+        "My father had a stroke in 2012 and recovered well.",
+        "Two years ago I had a miscarriage with heavy bleeding.",
+        "小时候发烧抽过一次筋，现在28岁了",
+        "我表姐怀孕的时候大出血，我会不会也这样",
+        "My dad had a stroke last year and now has trouble swallowing.",
+        # General and hypothetical questions.
+        "What should I do if my toddler ever has a fit?",
+        "孕妇出现哪些情况需要马上去医院？比如见红、破水这些怎么判断？",
+        "孕妇见红一般是什么原因",
+        "Can stress cause chest tightness?",
+        "小孩发烧抽搐应该怎么处理？提前学习一下",
+        # Look-alikes: chest-wall pain, heat stroke, leg cramps, a stuffy nose, breast engorgement.
+        "My chest hurts when I press on it after the gym yesterday.",
+        "Is heat stroke dangerous for toddlers?",
+        "孕晚期晚上睡觉老是腿抽筋",
+        "I can't breathe through my nose with this cold.",
+        "喂奶期间胸部胀痛，是堵奶吗",
+        "最近压力大，胸口偶尔闷一下，深呼吸就好了",
+        "宝宝出生第6天，黄疸是11，医生说不用照光",
+    ],
+)
+def test_negated_past_hypothetical_and_look_alike_mentions_raise_no_flag(text):
+    assert screen_message(text) == []
+
+
+def test_a_resolved_episode_gets_the_urgent_rule_not_the_emergency_one():
+    resolved = screen_message("Yesterday I had chest pain for 20 minutes walking uphill. It went off when I sat down.")
+    ongoing = screen_message("I've had chest pain for 20 minutes and I'm sweating.")
+
+    assert [(f.rule_id, f.urgency) for f in resolved] == [("chest_pain_recent", "urgent")]
+    assert [(f.rule_id, f.urgency) for f in ongoing] == [("chest_pain", "emergency")]
+
+
+def test_a_rule_needs_its_context_in_the_message():
+    assert screen_message("宝宝两个月大，发烧38.3度")[0].rule_id == "infant_fever"
+    assert screen_message("孩子8岁，发烧38.3度，精神挺好") == []
+    assert [f.rule_id for f in screen_message("I'm 12 weeks pregnant and bleeding")] == ["pregnancy_bleeding"]
+    assert screen_message("I'm bleeding a little from a cut on my finger") == []
+
+
+def test_spans_point_into_the_original_text_even_when_it_is_full_width_or_mixed_case():
+    text = "ＣＨＥＳＴ ＰＡＩＮ since lunch"
+
+    [flag] = screen_message(text)
+
+    assert (flag.rule_id, flag.matched_text) == ("chest_pain", "ＣＨＥＳＴ ＰＡＩＮ")
+    assert text[flag.start : flag.end] == flag.matched_text
+
+
+def test_every_flag_records_the_rules_file_version():
+    assert RULES_VERSION and RULES_VERSION != "builtin-3"
+    assert {f.rules_version for f in screen_message("Chest pain and I can't breathe")} == {RULES_VERSION}
+
+
+def test_triage_flags_carry_the_rules_description_for_the_doctor():
+    result = assess(("patient", "我胸口痛了一个小时"), SAFE)
+
+    [flag] = result.flags
+    assert flag["reason"].startswith("Chest pain")
+    assert flag["reason_zh"].startswith("当前胸痛")
+    assert (flag["rule_id"], flag["rules_version"]) == ("chest_pain", RULES_VERSION)
 
 
 # --- asks_for_human -----------------------------------------------------------------------
@@ -221,6 +368,8 @@ def test_avatar_flags_hold_and_map_to_an_urgency():
         ("soon", "soon"),
         ("chest_pain", "emergency"),
         ("pregnancy", "urgent"),
+        ("reduced_fetal_movement", "urgent"),
+        ("meningitis", "emergency"),
         ("odd", "soon"),
     ],
 )
