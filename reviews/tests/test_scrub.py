@@ -1,5 +1,8 @@
 """Identifier scrubbing (DESIGN §6): pure, no database."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from reviews.scrub import scrub_identifiers
@@ -37,6 +40,31 @@ from reviews.scrub import scrub_identifiers
         ("北京市朝阳区建国路88号", "[address]"),
         ("地址：上海市浦东新区世纪大道100号3单元502室", "地址：[address]"),
         ("地址：北京市海淀区中关村南大街5号2号楼", "地址：[address]"),
+        # Forms the property tests found or generate: full-width digits, other groupings and
+        # prefixes, numbers spelt in Chinese, extensions, Hong Kong IDs, permits, bank cards.
+        ("手机１３８００１３８０００", "手机[phone]"),
+        ("手机号：1380 013 8000。", "手机号：[phone]。"),
+        ("Berlin: +49 151 12345678", "Berlin: [phone]"),
+        ("(US) +1 (415) 555-0100; UK +44 (0)20 7946 0958", "(US) [phone]; UK [phone]"),
+        ("+1300 000 0000", "[phone]"),
+        ("from China dial 0044 20 7946 0958", "from China dial [phone]"),
+        ("我的电话是一三八零零一三八零零零。", "我的电话是[phone]。"),
+        ("办公室010-6512 3456 转 8021", "办公室[phone]"),
+        ("香港身份证A123456(7)", "香港身份证[id-number]"),
+        ("回乡证H1234567890", "回乡证[id-number]"),
+        ("身份证 110105 19900307 123X", "身份证 [id-number]"),
+        ("卡号6222 0212 3456 7890 123", "卡号[id-number]"),
+        ("MAIL ME: LI.Wei+Clinic@Example.COM.CN!", "MAIL ME: [email]!"),
+        ("Flat 3, 12 Baker Street", "[address]"),
+        ("221B Baker St. Dr Li knows it", "[address] Dr Li knows it"),
+        ("我住在阳光小区5栋2单元301，发烧", "我住在[address]，发烧"),
+        ("我住在3栋2单元501室", "我住在[address]"),
+        ("上海市徐汇区漕溪北路1200弄5号", "[address]"),
+        # Only after a cue word: local numbers, record numbers, chat handles.
+        ("my phone number is 555-0199", "my phone number is [phone]"),
+        ("病历号 20231234", "病历号 [id-number]"),
+        ("微信 liwei_1990", "微信 [account]"),
+        ("加我QQ 12345678", "加我QQ [account]"),
     ],
 )
 def test_identifiers_are_replaced(text, expected):
@@ -73,6 +101,19 @@ def test_every_kind_of_identifier_in_one_message():
         "platelets 150000, WBC 12.5",
         "call 120 if it gets worse",
         "2024年3月15日开始咳嗽，10天了",
+        # Near-misses of the identifier patterns.
+        "She had 2 Head CT scans and 1 MRI",
+        "Seen at 10:30 Monday Dr Li said, and on 2 Friday Dr Wang agreed",
+        "call me at 5pm, or wechat me please",
+        "ID 2 weeks ago; tel. 2",
+        "孕32+4周，+3 kg since 2019, HbA1c 6.5% (+0.3)",
+        "20号3楼做B超",
+        "我们小区很多人发烧",
+        "Readings 2019 2020 2021 2022 were all fine",
+        "Hb 13.5 12.8 14.2 over three days",
+        "BP 140/90 at 14:30 on 2026-11-20, ¥1,299.00 paid",
+        "体温３８．５度，每天３次",
+        "platelets 150000, hCG 120000, red cell 4500000",
     ],
 )
 def test_ordinary_numbers_survive(text):
@@ -99,3 +140,26 @@ def test_scrubbing_is_idempotent():
     once = scrub_identifiers("call 13800138000 or mail a@b.cn, ID 11010519491231002X, 221 Baker Street")
 
     assert scrub_identifiers(once) == once
+
+
+# The triage helper's copies of the shared labelled sets (../shared/data): real patient
+# phrasing, in both languages. The dev set lists the identifiers each message holds.
+DATA = Path(__file__).parent / "data"
+
+
+def labelled(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_labelled_messages_lose_their_identifiers_and_nothing_else():
+    items = labelled("triage_dev.jsonl")
+    assert sum(bool(item["identifiers"]) for item in items) >= 5
+    for item in items:
+        scrubbed = scrub_identifiers(item["text"])
+        for identifier in item["identifiers"]:
+            assert identifier not in scrubbed, item["id"]
+        if not item["identifiers"]:
+            assert scrubbed == item["text"], item["id"]
+    # The hold-out set has no identifiers: every figure in it is clinical, and stays.
+    for item in labelled("triage_holdout.jsonl"):
+        assert scrub_identifiers(item["text"]) == item["text"], item["id"]
