@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -35,6 +37,14 @@ class CaseStatus(models.TextChoices):
     CORRECTED = "corrected", _("Corrected")
     TAKEN_OVER = "taken_over", _("Taken over")
     CLOSED = "closed", _("Closed")
+
+
+# A case whose current due time has not been escalated: never, or an earlier due time was.
+ESCALATION_PENDING = (
+    models.Q(escalated_due_at__isnull=True)
+    | models.Q(escalated_due_at__lt=models.F("due_at"))
+    | models.Q(escalated_due_at__gt=models.F("due_at"))
+)
 
 
 class Patient(models.Model):
@@ -100,6 +110,9 @@ class Case(models.Model):
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The due time whose breach was last escalated to colleagues (reviews.escalation): equal
+    # to due_at once the current breach is escalated; a due time that moves is a new breach.
+    escalated_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -120,6 +133,13 @@ class Case(models.Model):
             # order within one hospital, read straight off this index.
             models.Index(fields=["hospital", "updated_at", "id"], name="case_hospital_updated_idx"),
             models.Index(fields=["patient", "received_at"], name="case_patient_received_idx"),
+            # The escalation beat: urgent and emergency cases awaiting review whose current due
+            # time is not escalated yet. Partial, so it holds only those few.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(status="awaiting_review", urgency__lte=Urgency.URGENT) & ESCALATION_PENDING,
+                name="case_escalation_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -136,6 +156,11 @@ class Case(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == CaseStatus.AWAITING_REVIEW and self.due_at < timezone.now()
+
+    @property
+    def is_escalated(self) -> bool:
+        """Its current SLA breach went to the doctor's colleagues too."""
+        return self.status == CaseStatus.AWAITING_REVIEW and self.escalated_due_at == self.due_at
 
     def claim_active(self, at=None) -> bool:
         if self.claimed_by_id is None:
@@ -242,6 +267,11 @@ class AuditEvent(models.Model):
 
 class Appointment(models.Model):
     """A patient's in-person visit with a doctor: what a pre-visit summary is compiled for."""
+
+    # The doctor of a visit may read (not act on) all of the patient's cases with the
+    # hospital, from booking until this long after the visit: the pre-visit summary links
+    # to them, and the doctor seeing the patient needs the whole history.
+    CASE_ACCESS_AFTER_VISIT = timedelta(days=30)
 
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="appointments")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
@@ -404,3 +434,32 @@ class ScheduledTaskRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CaseEscalation(models.Model):
+    """An urgent case past its due time, handed to one more doctor of its specialty (DESIGN §5).
+
+    One row per colleague per breach: the unique constraint is what keeps a beat that runs
+    twice, or two beats at once, from escalating one breach twice. Ids and times only.
+    """
+
+    # No index of their own: the unique constraint leads with case, case_escalation_doctor_idx with doctor.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations", db_index=False)
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_escalations", db_index=False
+    )
+    # The due time that was missed.
+    breach_due_at = models.DateTimeField(_("SLA breached at"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "doctor", "breach_due_at"], name="case_escalation_once_per_breach"),
+        ]
+        indexes = [
+            # "Escalated to you": one doctor's escalations, joined to their cases.
+            models.Index(fields=["doctor", "breach_due_at", "case"], name="case_escalation_doctor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalation of case {self.case_id} to {self.doctor_id}"

@@ -11,17 +11,26 @@ from django.utils import timezone
 
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
-from .models import Case, CaseStatus, Decision, Message, Patient, Urgency
+from .models import Appointment, Case, CaseEscalation, CaseStatus, Decision, Message, Patient, Urgency
 
 QUEUE_PAGE_SIZE = 50
+ESCALATED_SECTION_SIZE = 50
 CASE_LIST_DEFAULT_LIMIT = 50
 CASE_LIST_MAX_LIMIT = 200
 
 
 def cases_for_doctor(doctor: User) -> QuerySet[Case]:
-    """The cases a doctor may open, in their own hospital: those in their queue, and
-    their own avatar's (also after a colleague took them over)."""
-    return Case.objects.filter(Q(reviewer=doctor) | Q(doctor=doctor), hospital_id=doctor.hospital_id)
+    """The cases a doctor may open, in their own hospital: those in their queue, their
+    own avatar's (also after a colleague took them over), those escalated to them, and,
+    to read, those of the patients they have a visit with (`Appointment.CASE_ACCESS_AFTER_VISIT`)."""
+    escalated = CaseEscalation.objects.filter(doctor=doctor).values("case_id")
+    visiting = Appointment.objects.filter(
+        doctor=doctor, scheduled_at__gte=timezone.now() - Appointment.CASE_ACCESS_AFTER_VISIT
+    ).values("patient_id")
+    return Case.objects.filter(
+        Q(reviewer=doctor) | Q(doctor=doctor) | Q(pk__in=escalated) | Q(patient_id__in=visiting),
+        hospital_id=doctor.hospital_id,
+    )
 
 
 def cases_for_client(client: ApiClient) -> QuerySet[Case]:
@@ -78,6 +87,31 @@ def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QU
         last = rows[-1]
         next_cursor = QueueCursor(last.urgency, last.due_at, last.pk).encode()
     return QueuePage(cases=rows, next_cursor=next_cursor)
+
+
+def cases_escalated_to(*, doctor: User, size: int = ESCALATED_SECTION_SIZE) -> list[Case]:
+    """The "Escalated" section at the top of a doctor's queue: colleagues' cases awaiting
+    review whose current SLA breach was escalated to this doctor, in queue order.
+
+    One query of at most `size` rows, from this doctor's rows of
+    `case_escalation_doctor_idx`; an earlier breach of a case since answered or given a
+    new due time does not count.
+    """
+    return list(
+        Case.objects.filter(
+            hospital_id=doctor.hospital_id,
+            status=CaseStatus.AWAITING_REVIEW,
+            escalations__doctor=doctor,
+            escalations__breach_due_at=F("due_at"),
+        )
+        .select_related("patient", "claimed_by", "reviewer")
+        .order_by("urgency", "due_at", "id")[:size]
+    )
+
+
+def case_escalation_for(*, case: Case, doctor: User) -> CaseEscalation | None:
+    """The latest escalation of this case to this doctor, if there is one."""
+    return CaseEscalation.objects.filter(case=case, doctor=doctor).order_by("-breach_due_at").first()
 
 
 def conversations_taken_over(*, doctor: User) -> list[Case]:
@@ -250,3 +284,49 @@ def hospital_overview(*, hospital: Hospital) -> list[DoctorWorkload]:
     if None in counts:
         rows.append(DoctorWorkload(profile=None, **{key: counts[None][key] for key in empty}))
     return rows
+
+
+# --- Pre-visit: appointments and their summaries ----------------------------------------
+
+
+def appointments_for_doctor(doctor: User) -> QuerySet[Appointment]:
+    """The appointments whose pre-visit summary a doctor may read: their own, in their hospital.
+
+    A summary condenses the patient's conversations, so it follows the rule of the case
+    pages (a doctor reads their own patients'), not the hospital at large.
+    """
+    return Appointment.objects.filter(hospital_id=doctor.hospital_id, doctor=doctor)
+
+
+def visits_for_doctor(*, doctor: User, start: datetime, end: datetime) -> list[Appointment]:
+    """The doctor's appointments in [start, end), in time order, each with its patient and
+    summary: one query over appointment_doctor_at_idx, however many visits there are."""
+    return list(
+        appointments_for_doctor(doctor)
+        .filter(scheduled_at__gte=start, scheduled_at__lt=end)
+        .select_related("patient", "summary")
+        .order_by("scheduled_at", "id")
+    )
+
+
+def appointments_upcoming(*, hospital: Hospital, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """The hospital's appointments in [start, end), for its admins: who, when, and how far
+    the summary is, with doctor, patient and summary joined in."""
+    return (
+        Appointment.objects.filter(hospital=hospital, scheduled_at__gte=start, scheduled_at__lt=end)
+        .select_related("doctor", "patient", "summary")
+        .order_by("scheduled_at", "id")
+    )
+
+
+def patient_by_pseudonym(*, hospital: Hospital, pseudonym: str) -> Patient | None:
+    """The hospital's patient with this pseudonym (as printed on cases: any case, spaces
+    around it ignored), or None."""
+    return Patient.objects.filter(hospital=hospital, pseudonym=pseudonym.strip().upper()).first()
+
+
+def cases_openable(*, doctor: User, case_ids: list[int]) -> set[int]:
+    """Which of these cases the doctor may open (`cases_for_doctor`), in one query."""
+    if not case_ids:
+        return set()
+    return set(cases_for_doctor(doctor).filter(pk__in=case_ids).values_list("pk", flat=True))

@@ -24,7 +24,7 @@ from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
 from .audit import audit_event, audit_record
 from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
-from .models import AuditEvent, Case, CaseStatus, Decision, Message, Patient, Urgency
+from .models import Appointment, AuditEvent, Case, CaseEscalation, CaseStatus, Decision, Message, Patient, Urgency
 from .policy import HOLDING_REASONS, URGENCY_ORDER, IncomingMessage, assess_case, assess_patient_message
 from .previsit import summaries_mark_stale
 from .scrub import scrub_identifiers
@@ -196,16 +196,33 @@ def _check_hospital_doctor(case: Case, doctor: User) -> None:
         raise NotPermitted(_("Only the hospital's doctors can act on its cases."))
 
 
+def _escalated_to(case: Case, doctor: User) -> bool:
+    # Any breach: a colleague brought in on a case may finish what they started on it.
+    return CaseEscalation.objects.filter(case=case, doctor=doctor).exists()
+
+
 def _check_may_review(case: Case, doctor: User) -> None:
+    """The case's reviewer may act on it, and so may a colleague it was escalated to."""
     _check_hospital_doctor(case, doctor)
-    if case.reviewer_id != doctor.pk:
+    if case.reviewer_id != doctor.pk and not _escalated_to(case, doctor):
         raise NotPermitted(_("This case is in another doctor's queue."))
 
 
+def _has_visit_with_patient(case: Case, doctor: User) -> bool:
+    """Whether the doctor sees the case's patient in person (and so may read their cases)."""
+    return Appointment.objects.filter(
+        doctor=doctor,
+        patient_id=case.patient_id,
+        scheduled_at__gte=timezone.now() - Appointment.CASE_ACCESS_AFTER_VISIT,
+    ).exists()
+
+
 def _locked(case: Case) -> Case:
-    # of=("self",): lock only the case row; PostgreSQL refuses FOR UPDATE on the nullable
-    # side of the outer join that select_related("claimed_by") makes.
-    return Case.objects.select_for_update(of=("self",)).select_related("hospital", "claimed_by").get(pk=case.pk)
+    # of=("self",): lock only the case row, not its hospital's. No select_related("claimed_by"):
+    # when the case changed while we waited for the lock, PostgreSQL re-reads the case row but
+    # not the rows joined to it, so a case another doctor just claimed would come back with
+    # claimed_by_id set and its claimer missing. Read lazily, the claimer is the current one.
+    return Case.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=case.pk)
 
 
 def _already_decided(case: Case) -> CaseAlreadyDecided:
@@ -286,11 +303,12 @@ def case_open(*, case: Case, doctor: User, ip: str | None = None) -> Case:
     with transaction.atomic():
         case = _locked(case)
         _check_hospital_doctor(case, doctor)
-        if case.reviewer_id != doctor.pk and case.doctor_id != doctor.pk:
+        may_review = case.reviewer_id == doctor.pk or _escalated_to(case, doctor)
+        if not (may_review or case.doctor_id == doctor.pk or _has_visit_with_patient(case, doctor)):
             raise NotPermitted(_("This case is in another doctor's queue."))
         now = timezone.now()
         claimable = (
-            case.reviewer_id == doctor.pk
+            may_review
             and case.status == CaseStatus.AWAITING_REVIEW
             and (case.claimed_by_id == doctor.pk or not case.claim_active(now))
         )
@@ -305,8 +323,22 @@ def case_open(*, case: Case, doctor: User, ip: str | None = None) -> Case:
         return case
 
 
+def _next_candidate(*, doctor: User, now: datetime) -> Case | None:
+    """The first free case for "Next case": one escalated to this doctor, else their own queue's."""
+    free = Case.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        Q(claimed_by__isnull=True) | Q(claim_expires_at__lte=now),
+        hospital_id=doctor.hospital_id,
+        status=CaseStatus.AWAITING_REVIEW,
+    )
+    queue_order = ("urgency", "due_at", "id")
+    # case_escalation_doctor_idx; the current breach only, as in the queue's "Escalated" section.
+    escalated = free.filter(escalations__doctor=doctor, escalations__breach_due_at=F("due_at"))
+    return escalated.order_by(*queue_order).first() or free.filter(reviewer=doctor).order_by(*queue_order).first()
+
+
 def case_claim_next(*, doctor: User) -> Case | None:
-    """Claim the first unclaimed case of the doctor's queue, or None when there is none.
+    """Claim the first unclaimed case escalated to the doctor, else of their own queue, or
+    None when there is none.
 
     `FOR UPDATE SKIP LOCKED` lets doctors pressing "Next case" together walk past each
     other's candidates instead of queueing on one row; the conditional UPDATE keeps
@@ -317,13 +349,7 @@ def case_claim_next(*, doctor: User) -> Case | None:
     for _attempt in range(10):
         with transaction.atomic():
             now = timezone.now()
-            candidate = (
-                Case.objects.select_for_update(skip_locked=True)
-                .filter(reviewer=doctor, status=CaseStatus.AWAITING_REVIEW)
-                .filter(Q(claimed_by__isnull=True) | Q(claim_expires_at__lte=now))
-                .order_by("urgency", "due_at", "id")
-                .first()
-            )
+            candidate = _next_candidate(doctor=doctor, now=now)
             if candidate is None:
                 return None
             lease = doctor.hospital.claim_lease

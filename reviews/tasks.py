@@ -4,7 +4,8 @@ Tasks take ids only, never patient text, and are idempotent: a redelivered messa
 (late acks, a killed worker) does its work at most once more, harmlessly.
 """
 
+from .escalation_tasks import cases_escalate
 from .previsit_tasks import summaries_beat, summary_compile
 from .webhook_tasks import webhook_deliver, webhooks_sweep
 
-__all__ = ["summaries_beat", "summary_compile", "webhook_deliver", "webhooks_sweep"]
+__all__ = ["cases_escalate", "summaries_beat", "summary_compile", "webhook_deliver", "webhooks_sweep"]

@@ -2,13 +2,16 @@
 that swaps the changed region, and as a plain form post that redirects."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -18,15 +21,21 @@ from django_htmx.middleware import HtmxDetails
 from . import services
 from .exceptions import InvalidInput, ReviewError
 from .models import Case, CaseStatus, Decision, Urgency
+from .previsit import summary_pipeline_status
 from .rendering import highlight, text_diff
 from .selectors import (
     QueueCursor,
     case_detail,
+    case_escalation_for,
+    cases_escalated_to,
     cases_for_doctor,
     conversations_taken_over,
     hospital_overview,
     queue_page,
 )
+
+# The admin overview warns when the pre-visit beat (every 5 minutes) has missed three runs.
+BEAT_LATE_AFTER = timedelta(seconds=3 * settings.CELERY_BEAT_SCHEDULE["previsit-summaries"]["schedule"])
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -55,13 +64,21 @@ def _vary(response: HttpResponse) -> HttpResponse:
 @login_required
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     if not request.user.is_doctor:
-        return render(request, "reviews/overview.html", {"overview": hospital_overview(hospital=request.user.hospital)})
+        hospital = request.user.hospital
+        context = {
+            "overview": hospital_overview(hospital=hospital),
+            # hospital=None would count every hospital's summaries: never for a page.
+            "pipeline": summary_pipeline_status(hospital=hospital) if hospital else None,
+            "beat_late_since": timezone.now() - BEAT_LATE_AFTER,
+        }
+        return render(request, "reviews/overview.html", context)
     token = request.GET.get("after", "")
     after = QueueCursor.decode(token) if token else None
     page = queue_page(doctor=request.user, after=after)
     context = {
         "page": page,
         "after": token if after else "",
+        "escalated": cases_escalated_to(doctor=request.user) if after is None else [],
         "taken_over": conversations_taken_over(doctor=request.user) if after is None else [],
     }
     template = "reviews/queue.html#queue" if request.htmx else "reviews/queue.html"
@@ -90,8 +107,10 @@ def _case_context(case: Case, *, doctor, correcting: bool = False, error: str = 
     position = {m.pk: i for i, m in enumerate(sorted(detail.messages, key=lambda m: m.pk))}
     conversation = [(m, highlight(m.body, spans.get(position[m.pk], []))) for m in detail.messages]
     decision = detail.last_answer_decision
+    escalation = case_escalation_for(case=case, doctor=doctor) if case.reviewer_id != doctor.pk else None
     return {
         "case": case,
+        "escalation": escalation,
         "detail": detail,
         "conversation": conversation,
         "flags": [flag | {"urgency_label": Urgency.from_code(flag["urgency"]).label} for flag in case.flags],
@@ -100,7 +119,7 @@ def _case_context(case: Case, *, doctor, correcting: bool = False, error: str = 
         if decision and decision.action == Decision.Action.CORRECT
         else None,
         "holds_claim": case.claimed_by_id == doctor.pk and case.claim_active(),
-        "in_my_queue": case.reviewer_id == doctor.pk,
+        "in_my_queue": case.reviewer_id == doctor.pk or escalation is not None,
         "correcting": correcting and case.status == CaseStatus.AWAITING_REVIEW,
         "categories": Decision.Category.choices,
         "error": error,
