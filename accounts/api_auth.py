@@ -61,7 +61,8 @@ def _required_scopes(request, view) -> tuple[str, ...] | None:
 
 class HasApiClientScopes(permissions.BasePermission):
     """Views name what they need in `required_scopes`, or per method in
-    `required_scopes_by_method`; the client must hold all of them."""
+    `required_scopes_by_method`; the client must hold all of them. A read that serves
+    clients of different kinds names `any_of_scopes` instead: one of them is enough."""
 
     message = "This API client lacks the scope this operation needs."
 
@@ -69,6 +70,14 @@ class HasApiClientScopes(permissions.BasePermission):
         client = request.auth
         if not isinstance(client, ApiClient):
             raise exceptions.NotAuthenticated("Send 'Authorization: Bearer <token>' with an API client's token.")
+        any_of = getattr(view, "any_of_scopes", None)
+        if any_of:
+            # As for `required_scopes`: a method the view lacks is its 405, not a 403.
+            handler = "get" if request.method == "HEAD" else request.method.lower()
+            if set(any_of) & set(client.scopes) or not hasattr(view, handler):
+                return True
+            self.message = f"This API client needs one of the scopes {', '.join(sorted(any_of))}."
+            return False
         required = _required_scopes(request, view)
         if required is None:
             return False  # a view that forgot to declare its scopes is closed, not open

@@ -4,6 +4,8 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from portal import health
+
 # Swagger UI sets style attributes from its scripts; the docs page alone may use inline
 # styles. Scripts stay our own static files only.
 api_docs = csp_override(settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
@@ -11,6 +13,9 @@ api_docs = csp_override(settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAF
 )
 
 urlpatterns = [
+    # Probes for load balancers and operators: no sign-in, JSON.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     # Django's set_language, for the switcher before sign-in; signed in, the profile keeps it.
     path("i18n/", include("django.conf.urls.i18n")),

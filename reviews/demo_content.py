@@ -82,6 +82,30 @@ GP = "general_practice"
 EN = "en"
 ZH = "zh-hans"
 
+
+@dataclass(frozen=True)
+class DemoVisit:
+    day: int  # 0 today, 1 tomorrow
+    hour: int  # local time
+    minute: int
+    reason: int  # which of the specialty's VISIT_REASONS
+
+
+# In-person visits per doctor, each with one of the patients who wrote to the doctor's
+# avatar most, so that every pre-visit summary has a history to show.
+VISITS: tuple[DemoVisit, ...] = (
+    DemoVisit(0, 9, 0, 0),
+    DemoVisit(0, 10, 30, 1),
+    DemoVisit(0, 14, 0, 2),
+    DemoVisit(1, 9, 30, 0),
+    DemoVisit(1, 11, 0, 1),
+)
+VISIT_REASONS: dict[str, tuple[str, ...]] = {
+    OB: ("Routine antenatal check", "Follow-up of questions to the avatar", "Review of recent symptoms"),
+    PAED: ("Child health check", "Follow-up of questions to the avatar", "Review of recent symptoms"),
+    GP: ("Annual check-up", "Follow-up of questions to the avatar", "Medication review"),
+}
+
 PATIENTS: tuple[DemoPatient, ...] = (
     # Obstetrics: pregnant women at different stages, and two recent mothers per language.
     DemoPatient("demo-patient-01", OB, EN, "pregnant", "female", 29, weeks=9),

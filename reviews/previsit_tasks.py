@@ -1,13 +1,55 @@
-"""Pre-visit compile tasks (to be written)."""
+"""Pre-visit summary tasks (DESIGN §7): thin wrappers over reviews.previsit.
+
+Late acks and reject-on-worker-lost (settings) mean a task whose worker dies is handed
+out again; reviews.previsit makes that harmless: a summary compiled since is left alone,
+and only the compile that started last may write.
+"""
+
+import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from .previsit import summaries_enqueue_due, summaries_release, summary_compile_run
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task
+@shared_task(
+    autoretry_for=(Exception,),
+    # 30 s, 60 s, 120 s (with jitter): all well inside the claim's lease and the broker's
+    # visibility timeout, so the beat does not send the summary again meanwhile.
+    retry_backoff=30,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=3,
+)
 def summary_compile(summary_id: int) -> None:
-    pass
+    """Compile one summary: an appointment booked inside its lead window."""
+    summary_compile_run(summary_id)
 
 
 @shared_task
-def summaries_beat() -> None:
-    pass
+def summaries_compile_chunk(*summary_ids: int) -> None:
+    """Compile the summaries of one beat chunk, one after the other.
+
+    A failure is recorded on its summary (failed, attempts) and the beat tries it again
+    after the claim's lease; it does not stop the rest of the chunk. Out of time, the
+    summaries not yet started are handed back to the next beat.
+    """
+    for index, summary_id in enumerate(summary_ids):
+        try:
+            summary_compile_run(summary_id)
+        except SoftTimeLimitExceeded:
+            summaries_release(summary_ids[index:])
+            logger.warning("Out of time compiling summaries; %d handed back to the beat", len(summary_ids) - index)
+            return
+        except Exception:
+            logger.exception("Could not compile pre-visit summary %s; the beat will try again", summary_id)
+
+
+@shared_task
+def summaries_beat() -> dict:
+    """Every 5 minutes (CELERY_BEAT_SCHEDULE): enqueue the summaries that are due."""
+    run = summaries_enqueue_due()
+    return {"missing": run.missing, "claimed": run.claimed, "messages": run.messages}

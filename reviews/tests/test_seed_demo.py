@@ -12,7 +12,17 @@ from django.utils import timezone
 
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 from reviews.demo_content import PATIENTS, SCENARIOS, DemoPatient, Scenario
-from reviews.models import AuditEvent, Case, CaseStatus, Decision, Message, Patient, Urgency
+from reviews.models import (
+    Appointment,
+    AuditEvent,
+    Case,
+    CaseStatus,
+    Decision,
+    Message,
+    Patient,
+    PreVisitSummary,
+    Urgency,
+)
 from reviews.policy import IncomingMessage, assess_case
 from reviews.scrub import scrub_identifiers
 
@@ -126,11 +136,42 @@ def test_cases_read_like_real_reviewed_conversations(seeded):
     assert any("[phone]" in b for b in bodies)  # the patients who gave a number had it scrubbed
 
 
+def test_each_doctor_sees_patients_today_and_tomorrow_with_their_summaries_ready(seeded):
+    today = timezone.localdate()
+    for doctor in User.objects.filter(hospital__slug="demo", role=User.Role.DOCTOR):
+        visits = Appointment.objects.filter(doctor=doctor).select_related("summary", "patient")
+        days = sorted(timezone.localdate(v.scheduled_at) - today for v in visits)
+        assert days == [timedelta(0)] * 3 + [timedelta(1)] * 2, doctor.email
+        assert len({v.patient_id for v in visits}) == 5
+        for visit in visits:
+            history = Case.objects.filter(doctor=doctor, patient=visit.patient)
+            assert history.count() >= 2, visit.external_id
+            assert visit.reason
+            summary = visit.summary
+            assert (summary.status, summary.stale) == ("ready", False), visit.external_id
+            assert sorted(summary.source_case_ids) == sorted(history.values_list("pk", flat=True))
+            assert summary.content["case_count"] == history.count()
+    assert "15 appointments, 15 with their pre-visit summary ready." in seeded
+    assert AuditEvent.objects.filter(action="appointment.created").count() == 15
+
+
 def test_second_run_adds_nothing_and_keeps_changed_passwords(seeded):
     def counts() -> dict[str, int]:
         return {
             model.__name__: model.objects.count()
-            for model in (Hospital, User, DoctorProfile, ApiClient, Patient, Case, Message, Decision, AuditEvent)
+            for model in (
+                Hospital,
+                User,
+                DoctorProfile,
+                ApiClient,
+                Patient,
+                Case,
+                Message,
+                Decision,
+                Appointment,
+                PreVisitSummary,
+                AuditEvent,
+            )
         }
 
     before = counts()

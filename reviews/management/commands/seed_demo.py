@@ -14,7 +14,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -25,9 +25,20 @@ from django.utils import timezone
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 from accounts.services import api_client_create
 from reviews.audit import audit_record
-from reviews.demo_content import DOCTORS, HOSPITAL_ADMIN_NAME, PATIENTS, SCENARIOS, DemoDoctor, DemoPatient, Scenario
-from reviews.models import Case, CaseStatus, Message, Patient, Urgency
+from reviews.demo_content import (
+    DOCTORS,
+    HOSPITAL_ADMIN_NAME,
+    PATIENTS,
+    SCENARIOS,
+    VISIT_REASONS,
+    VISITS,
+    DemoDoctor,
+    DemoPatient,
+    Scenario,
+)
+from reviews.models import Appointment, Case, CaseStatus, Message, Patient, PreVisitSummary, Urgency
 from reviews.policy import IncomingMessage, assess_case
+from reviews.previsit import appointment_create, summary_compile_run
 from reviews.services import (
     CaseIngestData,
     IngestMessage,
@@ -137,19 +148,29 @@ class Command(BaseCommand):
                     planned, client=client, doctor=doctors[planned.doctor.key], now=now, today=today
                 )
                 off_plan += not as_planned
+            visits, visits_added = _seed_visits(hospital=demo_hospital, doctors=doctors, plan=plan, today=today)
             if hospital_created:
                 Hospital.objects.filter(pk=demo_hospital.pk).update(
                     routine_sample_rate=Hospital._meta.get_field("routine_sample_rate").default
                 )
-            if missing or accounts_added:
+            if missing or accounts_added or visits_added:
                 audit_record(
                     hospital=demo_hospital,
                     action="demo.seeded",
-                    details={"cases_added": len(missing), "accounts_added": accounts_added},
+                    details={
+                        "cases_added": len(missing),
+                        "appointments_added": visits_added,
+                        "accounts_added": accounts_added,
+                    },
                 )
+        # After commit, as a worker would: each compile reads the cases seeded above. The
+        # visits already inside the lead window were compiled as they committed (in-process
+        # tasks); this does the rest, which the demo has no beat to do later.
+        for summary_id in PreVisitSummary.objects.filter(appointment__in=visits).values_list("pk", flat=True):
+            summary_compile_run(summary_id)
 
-        if missing or accounts_added:
-            self.stdout.write(f"Added {len(missing)} cases and {accounts_added} accounts.")
+        if missing or accounts_added or visits_added:
+            self.stdout.write(f"Added {len(missing)} cases, {visits_added} appointments and {accounts_added} accounts.")
         else:
             self.stdout.write("Already seeded: nothing to add.")
         if off_plan:
@@ -173,6 +194,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f'Demo hospital "{hospital.name}" (slug {hospital.slug}): {len(profiles)} doctors, '
             f"{Patient.objects.filter(hospital=hospital).count()} patients, {sum(statuses.values())} cases."
+        )
+        visits = PreVisitSummary.objects.filter(
+            appointment__hospital=hospital, appointment__external_id__startswith="demo-visit-"
+        )
+        self.stdout.write(
+            f"{visits.count()} appointments, {visits.filter(status=PreVisitSummary.Status.READY).count()} "
+            "with their pre-visit summary ready."
         )
         self.stdout.write(
             f"{statuses[CaseStatus.AWAITING_REVIEW]} awaiting review ("
@@ -260,6 +288,35 @@ def _ensure_api_client(*, hospital: Hospital) -> ApiClient:
             scopes=[ApiClient.Scope.CASES_WRITE, ApiClient.Scope.CASES_READ],
         )
     return client
+
+
+def _seed_visits(
+    *, hospital: Hospital, doctors: dict[str, User], plan: list[PlannedCase], today: date
+) -> tuple[list[Appointment], int]:
+    """Each doctor's visits today and tomorrow (VISITS) with the patients who wrote to
+    their avatar most: (the visits, how many were added).
+
+    External ids name the day and the slot, so a run on another day adds that day's
+    visits and a second run on the same day adds none.
+    """
+    zone = timezone.get_default_timezone()
+    visits, added = [], 0
+    for demo_doctor in DOCTORS:
+        cases_by_patient = Counter(p.patient.ref for p in plan if p.doctor == demo_doctor)
+        regulars = sorted(cases_by_patient, key=lambda ref: (-cases_by_patient[ref], ref))
+        for slot, (visit, patient_ref) in enumerate(zip(VISITS, regulars, strict=False), start=1):
+            day = today + timedelta(days=visit.day)
+            appointment, created = appointment_create(
+                hospital=hospital,
+                doctor=doctors[demo_doctor.key],
+                patient_ref=patient_ref,
+                scheduled_at=datetime.combine(day, time(visit.hour, visit.minute), tzinfo=zone),
+                reason=VISIT_REASONS[demo_doctor.specialty][visit.reason],
+                external_id=f"demo-visit-{day:%Y%m%d}-{demo_doctor.key}-{slot}",
+            )
+            visits.append(appointment)
+            added += created
+    return visits, added
 
 
 # --- The plan: which case gets which text, patient and time -----------------------------
