@@ -13,8 +13,9 @@ from django_htmx.middleware import HtmxDetails
 from .two_factor import two_factor_enabled, two_factor_pending, two_factor_required
 
 # The htmx regions that refresh themselves on a timer (`hx-trigger="every …"`), by the
-# id htmx sends as HX-Trigger: the queue, and the conversation of a taken-over case.
-POLLING_ELEMENT_IDS = frozenset({"queue", "conversation"})
+# id htmx sends as HX-Trigger: the queue, the conversation of a taken-over case, and the
+# pre-visit pages while a summary compiles (reviews.visit_views).
+POLLING_ELEMENT_IDS = frozenset({"queue", "conversation", "visits", "visit-summary"})
 
 
 class UserLanguageMiddleware:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, visit_views
 
 app_name = "reviews"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("cases/<int:case_id>/take-over/", views.case_take_over_view, name="take_over"),
     path("cases/<int:case_id>/reply/", views.case_reply_view, name="reply"),
     path("cases/<int:case_id>/close/", views.case_close_view, name="close"),
+    path("visits/", visit_views.visits, name="visits"),
+    path("visits/<int:appointment_id>/", visit_views.visit_summary, name="visit_summary"),
+    path("visits/<int:appointment_id>/print/", visit_views.visit_summary_print, name="visit_summary_print"),
 ]
