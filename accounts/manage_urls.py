@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import manage_appointments, manage_webhooks
 from . import manage_views as views
 
 app_name = "manage"
@@ -19,4 +20,11 @@ urlpatterns = [
     path("policy/", views.policy, name="policy"),
     path("audit/", views.audit_log, name="audit"),
     path("audit.csv", views.audit_csv, name="audit_csv"),
+    path("webhooks/", manage_webhooks.webhooks, name="webhooks"),
+    path("webhooks/<int:endpoint_id>/disable/", manage_webhooks.webhook_disable, name="webhook_disable"),
+    path("webhooks/deliveries/", manage_webhooks.webhook_deliveries, name="webhook_deliveries"),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/redeliver/", manage_webhooks.webhook_redeliver, name="webhook_redeliver"
+    ),
+    path("appointments/", manage_appointments.appointments, name="appointments"),
 ]
