@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import DoctorProfile, User
 
 from .api_case_list import CaseListQuerySerializer, CaseSummaryPageSerializer
+from .api_schema import EMPTY_IS_ABSENT, error_response
 from .api_serializers import (
     CaseIngestResultSerializer,
     CaseIngestSerializer,
@@ -24,21 +25,30 @@ from .models import CaseStatus, Patient
 from .selectors import CaseListCursor, case_detail, case_summaries_page, cases_for_client
 from .services import case_ingest, case_patient_message_add
 
-_ERROR = OpenApiResponse(description="JSON error: {code, message, errors?}")
-
 _CASE_LIST_PARAMETERS = [
-    OpenApiParameter("status", str, description=f"One or more of {', '.join(CaseStatus.values)}, separated by commas."),
     OpenApiParameter(
-        "urgency", str, description="One or more of emergency, urgent, soon, routine, separated by commas."
+        "status",
+        str,
+        description=f"One or more of {', '.join(CaseStatus.values)}, separated by commas.",
+        extensions=EMPTY_IS_ABSENT,
     ),
-    OpenApiParameter("doctor", int, description="A doctor's id from GET /doctors/."),
+    OpenApiParameter(
+        "urgency",
+        str,
+        description="One or more of emergency, urgent, soon, routine, separated by commas.",
+        extensions=EMPTY_IS_ABSENT,
+    ),
+    OpenApiParameter("doctor", int, description="A doctor's id from GET /doctors/.", extensions=EMPTY_IS_ABSENT),
     OpenApiParameter(
         "updated_since",
         OpenApiTypes.DATETIME,
         description="ISO 8601; cases changed at or after this time (inclusive). Poll with the last updated_at seen.",
+        extensions=EMPTY_IS_ABSENT,
     ),
-    OpenApiParameter("external_id", str, description="The platform's id of the case (exact)."),
-    OpenApiParameter("limit", int, description="Page size, 1 to 200; 50 if not given."),
+    OpenApiParameter(
+        "external_id", str, description="The platform's id of the case (exact).", extensions=EMPTY_IS_ABSENT
+    ),
+    OpenApiParameter("limit", int, description="Page size, 1 to 200; 50 if not given.", extensions=EMPTY_IS_ABSENT),
     OpenApiParameter("cursor", str, description="Opaque; take the whole `next` URL of the previous page."),
 ]
 
@@ -84,7 +94,7 @@ class CasesApi(APIView):
     @extend_schema(
         operation_id="cases_list",
         parameters=_CASE_LIST_PARAMETERS,
-        responses={200: CaseSummaryPageSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR},
+        responses={200: CaseSummaryPageSerializer},
         summary="The hospital's cases, oldest change first, by cursor",
     )
     def get(self, request: Request) -> Response:
@@ -95,9 +105,7 @@ class CasesApi(APIView):
         responses={
             201: CaseIngestResultSerializer,
             200: OpenApiResponse(CaseIngestResultSerializer, description="Already ingested: the same case."),
-            400: _ERROR,
-            401: _ERROR,
-            403: _ERROR,
+            400: error_response("Invalid case, or no active doctor of your hospital has this licence number."),
         },
         summary="Ingest one avatar-handled case (idempotent on external_id)",
     )
@@ -113,7 +121,10 @@ class CasesApi(APIView):
 class CaseDetailApi(APIView):
     required_scopes = ("cases:read",)
 
-    @extend_schema(responses={200: CaseSummarySerializer, 404: _ERROR}, summary="One case's summary")
+    @extend_schema(
+        responses={200: CaseSummarySerializer, 404: error_response("No case of your hospital has this id.")},
+        summary="One case's summary",
+    )
     def get(self, request: Request, case_id: int) -> Response:
         case = get_object_or_404(cases_for_client(request.auth).select_related("patient"), pk=case_id)
         return Response(CaseSummarySerializer(case_detail(case=case)).data)
@@ -124,7 +135,10 @@ class PatientCasesApi(APIView):
 
     @extend_schema(
         parameters=_CASE_LIST_PARAMETERS,
-        responses={200: CaseSummaryPageSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR},
+        responses={
+            200: CaseSummaryPageSerializer,
+            404: error_response("No patient of your hospital has this pseudonym."),
+        },
         summary="One patient's cases, oldest change first, by cursor",
     )
     def get(self, request: Request, pseudonym: str) -> Response:
@@ -137,7 +151,11 @@ class CaseMessagesApi(APIView):
 
     @extend_schema(
         request=CaseMessageSerializer,
-        responses={201: CaseMessageResultSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR, 409: _ERROR},
+        responses={
+            201: CaseMessageResultSerializer,
+            404: error_response("No case of your hospital has this id."),
+            409: error_response("The case is closed: start a new case for a new question."),
+        },
         summary="Add a new patient message to a case (409 once the case is closed)",
     )
     def post(self, request: Request, case_id: int) -> Response:

@@ -1,6 +1,6 @@
 """POST /api/v1/cases/batch/ (issue #4): many cases in one request, each stored or refused on its own."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,15 +14,13 @@ from .api_serializers import (
 )
 from .services import cases_ingest_batch, unknown_doctor_error
 
-_ERROR = OpenApiResponse(description="JSON error: {code, message, errors?}")
-
 
 class CaseBatchApi(APIView):
     required_scopes = ("cases:write",)
 
     @extend_schema(
         request=CaseBatchRequestSerializer,
-        responses={200: CaseBatchResultSerializer, 400: _ERROR, 401: _ERROR, 403: _ERROR},
+        responses={200: CaseBatchResultSerializer},
         summary="Ingest up to 500 cases; each is stored or refused on its own (idempotent on external_id)",
     )
     def post(self, request: Request) -> Response:

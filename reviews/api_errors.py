@@ -1,6 +1,7 @@
 """Every API error is JSON: {"code", "message", and "errors" per field where there are some}."""
 
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -51,5 +52,8 @@ def json_exception_handler(exc, context):
     return response
 
 
+# An API client has no CSRF cookie: without the exemption a POST to a mistyped path is
+# Django's HTML 403 page instead of this JSON 404.
+@csrf_exempt
 def api_not_found(request, exception=None):
     return JsonResponse({"code": "not_found", "message": "No such API endpoint."}, status=status.HTTP_404_NOT_FOUND)

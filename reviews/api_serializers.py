@@ -57,7 +57,9 @@ class IngestDateTimeField(serializers.DateTimeField):
 class IngestMessageSerializer(StrictSerializer):
     author = serializers.ChoiceField(choices=["patient", "avatar"])
     body = serializers.CharField(max_length=MAX_BODY, trim_whitespace=True)
-    sent_at = IngestDateTimeField()
+    sent_at = IngestDateTimeField(
+        help_text="When it was sent, ISO 8601 (e.g. 2026-03-01T10:00:00+08:00): after 2000 and not in the future."
+    )
 
 
 class CaseMessageSerializer(IngestMessageSerializer):
@@ -233,11 +235,21 @@ class DoctorSerializer(serializers.Serializer):
 MAX_BATCH_CASES = 500
 
 
+class CaseBatchItemField(serializers.JSONField):
+    """One case of a batch, as any JSON: a bad one, null included, is refused on its own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+
 class CaseBatchRequestSerializer(StrictSerializer):
     """The envelope only: each case is validated on its own, so one bad case fails alone."""
 
+    class Meta:
+        ref_name = "CaseBatch"  # the request component is "CaseBatchRequest"
+
     cases = serializers.ListField(
-        child=serializers.JSONField(),
+        child=CaseBatchItemField(),
         min_length=1,
         max_length=MAX_BATCH_CASES,
         help_text=f"1 to {MAX_BATCH_CASES} cases, each as for POST /api/v1/cases/.",
