@@ -156,6 +156,8 @@ PORTAL_HTTPS = env_bool("PORTAL_HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = PORTAL_HTTPS
 CSRF_COOKIE_SECURE = PORTAL_HTTPS
 SECURE_SSL_REDIRECT = PORTAL_HTTPS
+# Load balancers probe over plain HTTP inside the network; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31536000 if PORTAL_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PORTAL_HTTPS
 SECURE_HSTS_PRELOAD = PORTAL_HTTPS
@@ -188,7 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasApiClientScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["reviews.api_parsing.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "reviews.api_schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "reviews.api_errors.json_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiClientRateThrottle"],
     "UNAUTHENTICATED_USER": None,
@@ -197,10 +199,17 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Clinician review portal API",
     "DESCRIPTION": (
         "Push avatar-handled cases in, pull case summaries. "
-        "Authenticate with `Authorization: Bearer <token>` of an API client."
+        "Authenticate with `Authorization: Bearer <token>` of an API client.\n\n"
+        "Decisions come back as webhooks to endpoints a hospital admin registers: `case.approved`, "
+        "`case.corrected`, `case.taken_over`, `case.doctor_message`, `case.closed`, `summary.ready`. Each is a "
+        "JSON `POST` of `{id, type, created_at, data}` signed in `X-Portal-Signature: t=<unix>,v1=<hex>` "
+        '(HMAC-SHA256 of `"<t>.<body>"` with the endpoint\'s secret), retried with backoff for 24 hours; '
+        "receivers dedupe by `id`. See `docs/webhooks.md` in the repository."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, where required text fields say minLength 1.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Served from our own static files (vendored swagger-ui-dist 5.35.0): no CDN.
@@ -262,6 +271,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CEL
 CELERY_BEAT_SCHEDULE = {
     "previsit-summaries": {"task": "reviews.previsit_tasks.summaries_beat", "schedule": 5 * 60},
     "webhooks-sweep": {"task": "reviews.webhook_tasks.webhooks_sweep", "schedule": 60},
+    "cases-escalate": {"task": "reviews.escalation_tasks.cases_escalate", "schedule": 60},
 }
 
 # Hospitals without their own policy start from these.
@@ -272,4 +282,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # One "Task … succeeded" line per task drowns the demo's output when tasks run in-process.
+    "loggers": {"celery.app.trace": {"level": "INFO" if CELERY_BROKER_URL else "WARNING"}},
 }

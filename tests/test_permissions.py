@@ -5,13 +5,17 @@ may use it. Objects in URLs belong to the home hospital; the other hospital's do
 and admin must never read or change them (404 or 403, and nothing written).
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiClient, Hospital
 from accounts.services import api_client_create, staff_invite
-from reviews.models import AuditEvent, Case
+from reviews.models import Appointment, AuditEvent, Case, PreVisitSummary, WebhookDelivery, WebhookEndpoint
 from reviews.tests.factories import AdminFactory, CaseFactory, DoctorFactory, HospitalFactory
+from reviews.webhook_endpoints import webhook_endpoint_create
+from reviews.webhooks import webhook_event_record
 
 ROLES = ("anonymous", "doctor", "admin", "other_doctor", "other_admin")
 ALL_405 = (405,) * 5
@@ -19,6 +23,9 @@ ALL_405 = (405,) * 5
 # name: (GET statuses, POST statuses), each in the order of ROLES.
 # 302 for a signed-in visitor means "redirected", e.g. after a successful form post.
 MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    # Probes for load balancers: open to all, read only; ready while the database and any broker answer.
+    "healthz": ((200,) * 5, ALL_405),
+    "readyz": ((200,) * 5, ALL_405),
     # Sign-in and account pages.
     "login": ((200, 302, 302, 302, 302), (200, 302, 302, 302, 302)),
     "logout": (ALL_405, (302, 302, 302, 302, 302)),
@@ -46,6 +53,10 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reviews:take_over": (ALL_405, (302, 409, 403, 404, 403)),
     "reviews:reply": (ALL_405, (302, 400, 403, 404, 403)),
     "reviews:close": (ALL_405, (302, 409, 403, 404, 403)),
+    # Pre-visit summaries are read like cases: by the appointment's own doctor.
+    "reviews:visits": ((302, 200, 403, 200, 403), ALL_405),
+    "reviews:visit_summary": ((302, 200, 403, 404, 403), ALL_405),
+    "reviews:visit_summary_print": ((302, 200, 403, 404, 403), ALL_405),
     # Hospital admins' pages: lists show the visitor's own hospital; objects of another are 404.
     "manage:staff": ((302, 403, 200, 403, 200), ALL_405),
     "manage:staff_invite": ((302, 403, 200, 403, 200), (302, 403, 400, 403, 400)),
@@ -59,6 +70,11 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "manage:policy": ((302, 403, 200, 403, 200), (302, 403, 400, 403, 400)),
     "manage:audit": ((302, 403, 200, 403, 200), ALL_405),
     "manage:audit_csv": ((302, 403, 200, 403, 200), ALL_405),
+    "manage:appointments": ((302, 403, 200, 403, 200), (302, 403, 400, 403, 400)),
+    "manage:webhooks": ((302, 403, 200, 403, 200), (302, 403, 400, 403, 400)),
+    "manage:webhook_disable": ((302, 403, 200, 403, 404), (302, 403, 302, 403, 404)),
+    "manage:webhook_deliveries": ((302, 403, 200, 403, 200), ALL_405),
+    "manage:webhook_redeliver": (ALL_405, (302, 403, 302, 403, 404)),
     # The API takes API-client tokens only: a browser session is not enough, and without
     # a token every method is refused before anything else is said about the endpoint.
     "api-doctors": ((401,) * 5, (401,) * 5),
@@ -67,6 +83,9 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "api-case-messages": ((401,) * 5, (401,) * 5),
     "api-patient-cases": ((401,) * 5, (401,) * 5),
     "api-cases-batch": ((401,) * 5, (401,) * 5),
+    "api-appointments": ((401,) * 5, (401,) * 5),
+    "api-appointment-detail": ((401,) * 5, (401,) * 5),
+    "api-appointment-summary": ((401,) * 5, (401,) * 5),
     "api-schema": ((200,) * 5, ALL_405),
     "api-docs": ((200,) * 5, ALL_405),
     "api-not-found": ((404,) * 5, (404,) * 5),
@@ -110,6 +129,14 @@ def world(db):
         role="admin",
         link_base="http://testserver/accounts/invitation/",
     )
+    endpoint, _secret = webhook_endpoint_create(
+        hospital=home, created_by=admin, url="https://platform.example/hooks", events=["case.approved"]
+    )
+    event = webhook_event_record(hospital_id=home.pk, event_type="case.approved", payload={}, case=case)
+    appointment = Appointment.objects.create(
+        hospital=home, doctor=doctor, patient=case.patient, scheduled_at=case.received_at + timedelta(hours=2)
+    )
+    PreVisitSummary.objects.create(appointment=appointment, status="ready", content={"format_version": 1})
     away = HospitalFactory(slug="away")
     return {
         "home": home,
@@ -127,6 +154,9 @@ def world(db):
             "case_id": case.pk,
             "user_id": colleague.pk,
             "client_id": client.pk,
+            "appointment_id": appointment.pk,
+            "endpoint_id": endpoint.pk,
+            "delivery_id": event.deliveries.get().pk,
             "token": invitation_token,
             "uidb64": "MTIzNDU2",
         },
@@ -154,6 +184,9 @@ def home_state(world) -> tuple:
         colleague.is_active,
         ApiClient.objects.get(pk=world["api_client"].pk).revoked_at,
         Hospital.objects.filter(pk=world["home"].pk).values_list("sla_urgent_minutes", "require_2fa").get(),
+        list(WebhookEndpoint.objects.filter(hospital=world["home"]).values_list("pk", "active")),
+        list(WebhookDelivery.objects.filter(endpoint__hospital=world["home"]).values_list("status", "next_attempt_at")),
+        Appointment.objects.filter(hospital=world["home"]).count(),
     )
 
 
