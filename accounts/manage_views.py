@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.middleware import HtmxDetails
 
+from reviews.audit import audit_chain_head, audit_chain_verify
 from reviews.exceptions import ReviewError
 from reviews.models import AuditEvent
 
@@ -379,6 +380,10 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return _vary(render(request, "accounts/manage/audit.html#audit-table", context))
     context["actions"] = selectors.audit_actions(hospital=hospital)
+    # The head hash is one row; walking the whole chain grows with the log, so only on request.
+    head = audit_chain_head(hospital=hospital)
+    context["chain_head"] = head.last_hash if head else ""
+    context["chain"] = audit_chain_verify(hospital=hospital) if request.GET.get("verify") == "1" else None
     return _vary(render(request, "accounts/manage/audit.html", context, status=200 if page else 400))
 
 

@@ -15,9 +15,9 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reviews.audit import audit_event, audit_record
+from reviews.audit import audit_event, audit_record, audit_records_bulk
 from reviews.exceptions import InvalidInput, NotPermitted
-from reviews.models import AuditEvent, Case, CaseStatus
+from reviews.models import Case, CaseStatus
 
 from .api_auth import api_token_hash
 from .models import ApiClient, DoctorProfile, Hospital, Invitation, SignInFailure, User
@@ -310,7 +310,7 @@ def _move_open_cases(*, doctor: User, moved_by: User, specialty: str | None) -> 
                 details={"from": doctor.pk, "to": reviewer.pk if reviewer else None, "reason": "doctor_deactivated"},
             )
         )
-    AuditEvent.objects.bulk_create(events)
+    audit_records_bulk(events)
     return {
         "released_claims": released,
         "reassigned": sum(1 for e in events if e.details["to"] is not None),

@@ -1,10 +1,30 @@
-"""Writing audit events. Called inside the transaction of the change it records."""
+"""Writing and verifying audit events. Writers are called inside the transaction of the change they record.
 
+Each hospital's events form a hash chain: an event's `hash` is SHA-256 over the previous
+event's hash followed by the event's canonical JSON (`audit_canonical_json`), and its
+`prev_hash` repeats the previous hash. Changing a row breaks its own hash; deleting or
+reordering rows breaks the `prev_hash` link of the row after; deleting the newest rows no
+longer reaches the hash on the hospital's `AuditChainHead`. Every writer goes through
+`audit_records_bulk`, which locks the head so that two transactions cannot both extend the
+same event.
+"""
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
+
+from django.db import connection, transaction
 
 from accounts.models import ApiClient, Hospital, User
 
-from .models import AuditEvent, Case
+from .models import AuditChainHead, AuditEvent, Case
+
+# Rows read per round trip while verifying: a long chain is walked without loading it whole.
+VERIFY_CHUNK_SIZE = 2000
 
 
 def audit_event(
@@ -17,7 +37,7 @@ def audit_event(
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """An unsaved audit event, for writers that insert many at once (bulk_create)."""
+    """An unsaved audit event, for writers that append many at once with `audit_records_bulk`."""
     if user is not None:
         actor_type = AuditEvent.ActorType.USER
     elif api_client is not None:
@@ -50,5 +70,112 @@ def audit_record(
     event = audit_event(
         hospital=hospital, action=action, user=user, api_client=api_client, case=case, ip=ip, details=details
     )
-    event.save(force_insert=True)
+    [event] = audit_records_bulk([event])
     return event
+
+
+def audit_canonical_json(event: AuditEvent) -> str:
+    """The event as the chain hashes it: a fixed set of fields, sorted keys, no spaces, UTC time
+    to the microsecond. It leaves out the id (assigned by the INSERT, after hashing); the order
+    of rows is held by `prev_hash` instead."""
+    return json.dumps(
+        {
+            "hospital_id": event.hospital_id,
+            "actor_type": str(event.actor_type),
+            "actor_user_id": event.actor_user_id,
+            "actor_api_client_id": event.actor_api_client_id,
+            "action": event.action,
+            "case_id": event.case_id,
+            "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            # PostgreSQL's inet type hands addresses back in its own spelling; hash one spelling.
+            "ip": str(ipaddress.ip_address(event.ip)) if event.ip else None,
+            "details": event.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def audit_chain_hash(*, prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256((prev_hash + audit_canonical_json(event)).encode()).hexdigest()
+
+
+def _locked_heads(hospital_ids: Sequence[int]) -> dict[int, AuditChainHead]:
+    """Lock the hospitals' chain heads, creating missing ones, and read them: one statement.
+
+    An upsert rather than get_or_create plus SELECT FOR UPDATE: a no-op ON CONFLICT update
+    row-locks an existing head (waiting for a concurrent appender, then reading what it
+    committed), and two transactions creating the same head cannot both succeed. Rows in id
+    order, so two writers touching the same hospitals cannot deadlock each other.
+    """
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    values = ", ".join(["(%s, NULL, '')"] * len(hospital_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hospital_id, last_event_id, last_hash) VALUES {values} "
+            f"ON CONFLICT (hospital_id) DO UPDATE SET last_hash = {table}.last_hash "
+            "RETURNING hospital_id, last_event_id, last_hash",
+            list(hospital_ids),
+        )
+        rows = cursor.fetchall()
+    return {
+        pk: AuditChainHead(hospital_id=pk, last_event_id=last_id, last_hash=last_hash)
+        for pk, last_id, last_hash in rows
+    }
+
+
+def audit_records_bulk(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """Append unsaved events (from `audit_event`) to their hospitals' chains, in the given order.
+    Costs a constant number of queries however many events: lock heads, insert, update heads."""
+    events = list(events)
+    if not events:
+        return events
+    # savepoint=False: inside a service's transaction this adds no query; outside one it opens
+    # a transaction, which the head lock needs.
+    with transaction.atomic(savepoint=False):
+        heads = _locked_heads(sorted({event.hospital_id for event in events}))
+        for event in events:
+            head = heads[event.hospital_id]
+            event.prev_hash = head.last_hash
+            event.hash = head.last_hash = audit_chain_hash(prev_hash=event.prev_hash, event=event)
+        # One INSERT numbers the rows in list order, so id order is chain order.
+        AuditEvent.objects.bulk_create(events)
+        for event in events:
+            heads[event.hospital_id].last_event_id = event.pk
+        AuditChainHead.objects.bulk_update(list(heads.values()), ["last_event_id", "last_hash"])
+    return events
+
+
+@dataclass(frozen=True)
+class AuditChainState:
+    ok: bool
+    count: int  # events read before the first break (all of them when ok)
+    head_hash: str  # the head's hash as stored: the value the hospital keeps outside the portal
+    first_broken_id: int | None = None
+    reason: str = ""
+
+
+def audit_chain_head(*, hospital: Hospital) -> AuditChainHead | None:
+    return AuditChainHead.objects.filter(pk=hospital.pk).first()
+
+
+def audit_chain_verify(*, hospital: Hospital) -> AuditChainState:
+    """Walk the hospital's events in id order, recomputing every hash; name the first broken event."""
+    head = audit_chain_head(hospital=hospital)
+    head_hash = head.last_hash if head else ""
+    prev_hash, prev_id, count = "", None, 0
+    events = AuditEvent.objects.filter(hospital=hospital).order_by("id").iterator(chunk_size=VERIFY_CHUNK_SIZE)
+    for event in events:
+        if event.prev_hash != prev_hash:
+            # A row removed before this one, rows reordered, or a row inserted by hand.
+            after = f"event {prev_id}" if prev_id is not None else "the start of the chain"
+            return AuditChainState(False, count, head_hash, event.pk, f"prev_hash does not follow {after}")
+        if event.hash != audit_chain_hash(prev_hash=prev_hash, event=event):
+            return AuditChainState(False, count, head_hash, event.pk, "hash mismatch")
+        prev_hash, prev_id, count = event.hash, event.pk, count + 1
+    if head_hash != prev_hash:
+        # Every row links up but the chain stops short of the head: its newest rows are gone.
+        missing = head.last_event_id if head else prev_id
+        return AuditChainState(False, count, head_hash, missing, "head mismatch (last rows deleted)")
+    return AuditChainState(True, count, head_hash)

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
 
-from .audit import audit_event
-from .models import ESCALATION_PENDING, AuditEvent, Case, CaseEscalation, CaseStatus, Urgency
+from .audit import audit_event, audit_records_bulk
+from .models import ESCALATION_PENDING, Case, CaseEscalation, CaseStatus, Urgency
 
 ESCALATION_CHUNK = 200  # cases per transaction: locks held briefly, one INSERT of escalations each
 
@@ -83,7 +83,7 @@ def _escalate_chunk(*, now: datetime) -> int:
             ],
             ignore_conflicts=True,
         )
-        AuditEvent.objects.bulk_create(
+        audit_records_bulk(
             audit_event(
                 hospital=case.hospital,
                 case=case,

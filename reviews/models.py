@@ -251,6 +251,10 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The hospital's hash chain (reviews/audit.py): SHA-256 of the previous event's hash and
+    # this event's canonical JSON, so a changed, removed or reordered row breaks every later hash.
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
@@ -263,6 +267,19 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditChainHead(models.Model):
+    """The end of one hospital's audit chain. Writers lock this row while appending, so two
+    transactions can never both extend the same event (a fork); the head hash is what the
+    hospital keeps outside the portal to notice deleted trailing events."""
+
+    hospital = models.OneToOneField(Hospital, on_delete=models.PROTECT, primary_key=True, related_name="audit_head")
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.hospital_id}: {self.last_hash[:12]}"
 
 
 class Appointment(models.Model):
@@ -463,3 +480,33 @@ class CaseEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"Escalation of case {self.case_id} to {self.doctor_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API request sent with an `Idempotency-Key`, replayed to its retries.
+
+    The unique constraint is what makes concurrent retries safe: the request that inserts the
+    row does the work, in the same transaction; the others wait on the insert and then replay
+    the committed answer. A committed row always holds its answer. Ids and hashes only: the
+    body is the API's answer (ids, statuses, pseudonyms), never the request.
+    """
+
+    api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=200)
+    # SHA-256 of method, path and raw body: the same key for another request is refused.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_client", "key"], name="idempotency_record_once_per_key"),
+        ]
+        indexes = [
+            # Purging expired records.
+            models.Index(fields=["created_at"], name="idempotency_record_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency key of API client {self.api_client_id}"

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiClient, DoctorProfile, Hospital, User
 
-from .audit import audit_event, audit_record
+from .audit import audit_event, audit_record, audit_records_bulk
 from .exceptions import CaseAlreadyDecided, CaseConflict, ClaimExpired, ClaimHeldByOther, InvalidInput, NotPermitted
-from .models import Appointment, AuditEvent, Case, CaseEscalation, CaseStatus, Decision, Message, Patient, Urgency
+from .models import Appointment, Case, CaseEscalation, CaseStatus, Decision, Message, Patient, Urgency
 from .policy import HOLDING_REASONS, URGENCY_ORDER, IncomingMessage, assess_case, assess_patient_message
 from .previsit import summaries_mark_stale
 from .scrub import scrub_identifiers
@@ -618,7 +618,7 @@ def cases_ingest_batch(*, api_client: ApiClient, items: list[CaseIngestData]) ->
                 Message.objects.bulk_create(
                     [m for _c, messages, _d in planned.values() for m in messages], batch_size=_MESSAGE_INSERT_BATCH
                 )
-                AuditEvent.objects.bulk_create(
+                audit_records_bulk(
                     audit_event(
                         hospital=hospital,
                         api_client=api_client,
