@@ -21,6 +21,7 @@ from .api_serializers import (
     DoctorSerializer,
 )
 from .exceptions import InvalidCursor
+from .idempotency import IDEMPOTENCY_PARAMETERS, KEY_REUSED_RESPONSE, idempotent
 from .models import CaseStatus, Patient
 from .selectors import CaseListCursor, case_detail, case_summaries_page, cases_for_client
 from .services import case_ingest, case_patient_message_add
@@ -102,13 +103,19 @@ class CasesApi(APIView):
 
     @extend_schema(
         request=CaseIngestSerializer,
+        parameters=IDEMPOTENCY_PARAMETERS,
         responses={
             201: CaseIngestResultSerializer,
             200: OpenApiResponse(CaseIngestResultSerializer, description="Already ingested: the same case."),
-            400: error_response("Invalid case, or no active doctor of your hospital has this licence number."),
+            400: error_response(
+                "Invalid case, no active doctor of your hospital has this licence number, or a malformed "
+                "Idempotency-Key."
+            ),
+            422: KEY_REUSED_RESPONSE,
         },
-        summary="Ingest one avatar-handled case (idempotent on external_id)",
+        summary="Ingest one avatar-handled case (idempotent on external_id and on Idempotency-Key)",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = CaseIngestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -155,9 +162,12 @@ class CaseMessagesApi(APIView):
             201: CaseMessageResultSerializer,
             404: error_response("No case of your hospital has this id."),
             409: error_response("The case is closed: start a new case for a new question."),
+            422: KEY_REUSED_RESPONSE,
         },
+        parameters=IDEMPOTENCY_PARAMETERS,
         summary="Add a new patient message to a case (409 once the case is closed)",
     )
+    @idempotent
     def post(self, request: Request, case_id: int) -> Response:
         case = get_object_or_404(cases_for_client(request.auth), pk=case_id)
         serializer = CaseMessageSerializer(data=request.data)

@@ -19,6 +19,7 @@ from accounts.models import ApiClient
 
 from .api_schema import error_response
 from .api_serializers import StrictSerializer
+from .idempotency import IDEMPOTENCY_PARAMETERS, KEY_REUSED_RESPONSE, idempotent
 from .models import Appointment, PreVisitSummary
 from .previsit import MAX_REASON_LENGTH, appointment_create, doctor_for_licence
 
@@ -189,7 +190,9 @@ class AppointmentsApi(APIView):
             201: AppointmentSerializer,
             200: OpenApiResponse(AppointmentSerializer, description="Already created: the same appointment."),
             400: error_response("Invalid appointment, or no active doctor of your hospital has this licence number."),
+            422: KEY_REUSED_RESPONSE,
         },
+        parameters=IDEMPOTENCY_PARAMETERS,
         examples=[
             OpenApiExample("Book a visit", value=_EXAMPLE_APPOINTMENT, request_only=True),
             OpenApiExample("Booked", value=_EXAMPLE_CREATED, response_only=True, status_codes=["201"]),
@@ -200,6 +203,7 @@ class AppointmentsApi(APIView):
         "webhook says when it is ready. A repeat with the same external_id answers 200 with the stored "
         "appointment, unchanged.",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = AppointmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

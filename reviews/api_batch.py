@@ -12,6 +12,7 @@ from .api_serializers import (
     CaseIngestResultSerializer,
     CaseIngestSerializer,
 )
+from .idempotency import IDEMPOTENCY_PARAMETERS, KEY_REUSED_RESPONSE, idempotent
 from .services import cases_ingest_batch, unknown_doctor_error
 
 
@@ -20,9 +21,11 @@ class CaseBatchApi(APIView):
 
     @extend_schema(
         request=CaseBatchRequestSerializer,
-        responses={200: CaseBatchResultSerializer},
+        parameters=IDEMPOTENCY_PARAMETERS,
+        responses={200: CaseBatchResultSerializer, 422: KEY_REUSED_RESPONSE},
         summary="Ingest up to 500 cases; each is stored or refused on its own (idempotent on external_id)",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         envelope = CaseBatchRequestSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
