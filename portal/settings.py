@@ -272,6 +272,7 @@ CELERY_BEAT_SCHEDULE = {
     "previsit-summaries": {"task": "reviews.previsit_tasks.summaries_beat", "schedule": 5 * 60},
     "webhooks-sweep": {"task": "reviews.webhook_tasks.webhooks_sweep", "schedule": 60},
     "cases-escalate": {"task": "reviews.escalation_tasks.cases_escalate", "schedule": 60},
+    "idempotency-keys-purge": {"task": "reviews.housekeeping_tasks.idempotency_keys_purge", "schedule": 60 * 60},
 }
 
 # Hospitals without their own policy start from these.

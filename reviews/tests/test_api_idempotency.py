@@ -296,3 +296,14 @@ def test_concurrent_retries_of_a_message_add_it_once(api_token, doctor):
     assert all(result is not None and result[0] == 201 for result in results), results
     assert len({json.dumps(body, sort_keys=True) for _, body, _ in results}) == 1
     assert Message.objects.filter(case=case, body=body["body"]).count() == 1
+
+
+def test_the_hourly_purge_drops_expired_keys_only(api, doctor):
+    assert post(api, CASES_URL, case_payload(doctor, external_id="kept"), key="fresh-key").status_code == 201
+    assert post(api, CASES_URL, case_payload(doctor, external_id="old"), key="old-key").status_code == 201
+    IdempotencyRecord.objects.filter(key="old-key").update(created_at=timezone.now() - timedelta(hours=25))
+
+    from reviews.housekeeping_tasks import idempotency_keys_purge
+
+    assert idempotency_keys_purge.delay().get() == {"deleted": 1}
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh-key"]
