@@ -7,6 +7,7 @@ drifts from its patterns and silently drops matches.
 """
 
 import re
+from collections.abc import Iterator
 from re import _constants as sre  # the parser's opcodes; Python's own `re` is built on them
 from re import _parser
 
@@ -88,13 +89,10 @@ def _item(op: object, value: object) -> Anchors | None:
     return None
 
 
-def split_alternatives(source: str) -> list[str]:
-    """The top-level alternatives of a regex, unwrapping groups that hold a whole alternation.
-
-    "a|(?:b|c)|d(?:e|f)" -> ["a", "b", "c", "d(?:e|f)"]. Each alternative can then be
-    anchored and scanned alone: a small regex with a literal in it is fast to search.
-    """
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
+def _structure(source: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth after it) for the regex's grouping characters "(", ")"
+    and "|", skipping escapes and character classes, where they are literal."""
+    depth, i, in_class = 0, 0, False
     while i < len(source):
         ch = source[i]
         if ch == "\\":
@@ -109,14 +107,23 @@ def split_alternatives(source: str) -> list[str]:
                 i += 1
             if source[i + 1 : i + 2] == "]":
                 i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        elif ch in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[ch]
+            yield i, ch, depth
+        i += 1
+
+
+def split_alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a regex, unwrapping groups that hold a whole alternation.
+
+    "a|(?:b|c)|d(?:e|f)" -> ["a", "b", "c", "d(?:e|f)"]. Each alternative can then be
+    anchored and scanned alone: a small regex with a literal in it is fast to search.
+    """
+    parts, start = [], 0
+    for i, ch, depth in _structure(source):
+        if ch == "|" and depth == 0:
             parts.append(source[start:i])
             start = i + 1
-        i += 1
     parts.append(source[start:])
     if len(parts) == 1:
         inner = _whole_group(source)
@@ -128,27 +135,9 @@ def _whole_group(source: str) -> str | None:
     """The inside of "(?:…)" when that group spans all of `source`, else None."""
     if not (source.startswith("(?:") and source.endswith(")")):
         return None
-    depth, i, in_class = 0, 0, False
-    while i < len(source):
-        ch = source[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if source[i + 1 : i + 2] == "^":
-                i += 1
-            if source[i + 1 : i + 2] == "]":
-                i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(source) - 1:
-                return None
-        i += 1
+    for i, ch, depth in _structure(source):
+        if ch == ")" and depth == 0 and i != len(source) - 1:
+            return None
     return source[3:-1]
 
 
