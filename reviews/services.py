@@ -208,6 +208,17 @@ def _check_may_review(case: Case, doctor: User) -> None:
         raise NotPermitted(_("This case is in another doctor's queue."))
 
 
+def _check_may_decide(case: Case, doctor: User) -> None:
+    """A decision also needs a licence in the case's hospital (a DoctorProfile there).
+
+    The database refuses such a decision too (migration 0009); checking it here first
+    gives the doctor a reason instead of an error page.
+    """
+    _check_may_review(case, doctor)
+    if not DoctorProfile.objects.filter(user_id=doctor.pk, hospital_id=case.hospital_id).exists():
+        raise NotPermitted(_("Only a doctor with a licence at this hospital can decide its cases."))
+
+
 def _has_visit_with_patient(case: Case, doctor: User) -> bool:
     """Whether the doctor sees the case's patient in person (and so may read their cases)."""
     return Appointment.objects.filter(
@@ -389,7 +400,7 @@ def _decide(
 ) -> Decision:
     with transaction.atomic():
         case = _locked(case)
-        _check_may_review(case, doctor)
+        _check_may_decide(case, doctor)
         if case.status != CaseStatus.AWAITING_REVIEW:
             raise _already_decided(case)
         now = timezone.now()
@@ -505,7 +516,7 @@ def case_close(*, case: Case, doctor: User, version: int) -> Decision:
     """End the case: the conversation is over and nothing more goes to the patient."""
     with transaction.atomic():
         case = _locked(case)
-        _check_may_review(case, doctor)
+        _check_may_decide(case, doctor)
         closable = {CaseStatus.TAKEN_OVER, CaseStatus.APPROVED, CaseStatus.CORRECTED}
         if case.status not in closable:
             if case.status == CaseStatus.AWAITING_REVIEW:
