@@ -275,6 +275,13 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-purge": {"task": "reviews.housekeeping_tasks.idempotency_keys_purge", "schedule": 60 * 60},
 }
 
+# Retention (reviews/retention.py, `manage.py purge_retention`), in days: the default age and
+# the minimum a purge may be asked for. Each may be raised but never set below its legal
+# floor (15 years, 3 years, 6 months); the command refuses to run if one is.
+RETENTION_RECORDS_DAYS = int(os.environ.get("RETENTION_RECORDS_DAYS", "5479"))
+RETENTION_CONVERSATIONS_DAYS = int(os.environ.get("RETENTION_CONVERSATIONS_DAYS", "1096"))
+RETENTION_LOGS_DAYS = int(os.environ.get("RETENTION_LOGS_DAYS", "183"))
+
 # Hospitals without their own policy start from these.
 DEFAULT_CLAIM_LEASE_MINUTES = 10
 

@@ -247,7 +247,11 @@ class AuditEvent(models.Model):
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     actor_api_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True)
     action = models.CharField(max_length=60)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events")
+    # An id that outlives its case: a case purged after its retention (reviews/retention.py)
+    # keeps its audit events, which may be neither changed nor deleted. No database constraint.
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="audit_events"
+    )
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
