@@ -267,9 +267,21 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "portal")
 # A message a dead worker took is handed out again after this long; longer than any task
 # runs. Retries wait in the database (next attempt times), not in long broker countdowns.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+    # A broker that is down or frozen must not hold up a doctor's request: the rows are the
+    # outbox and the sweeps send what could not be published (reviews/queueing.py). Without
+    # socket_timeout a publish on a connection to a frozen Redis waits for ever.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# One retry (a pooled connection the broker dropped on a restart), then give up at once.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 CELERY_BEAT_SCHEDULE = {
-    "previsit-summaries": {"task": "reviews.previsit_tasks.summaries_beat", "schedule": 5 * 60},
+    # Every minute, cheap when nothing is due: a summary whose message was lost (broker down,
+    # worker killed) is sent again within a minute of its claim ending.
+    "previsit-summaries": {"task": "reviews.previsit_tasks.summaries_beat", "schedule": 60},
     "webhooks-sweep": {"task": "reviews.webhook_tasks.webhooks_sweep", "schedule": 60},
     "cases-escalate": {"task": "reviews.escalation_tasks.cases_escalate", "schedule": 60},
     "idempotency-keys-purge": {"task": "reviews.housekeeping_tasks.idempotency_keys_purge", "schedule": 60 * 60},

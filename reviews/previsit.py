@@ -38,7 +38,7 @@ WINDOW_LOOKBACK = timedelta(hours=1)
 SUMMARY_CLAIM_LEASE = max(timedelta(minutes=10), timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2))
 # Compiles begun without success (failed, or killed with their worker) before the portal
 # stops trying on its own: a summary that breaks the compile every time must not occupy a
-# worker every five minutes for ever. `compile_summaries --appointment ID` still tries.
+# worker at every beat for ever. `compile_summaries --appointment ID` still tries.
 SUMMARY_MAX_ATTEMPTS = 5
 # Summary ids per message the beat sends: 10 000 appointments are 100 messages.
 BEAT_CHUNK_SIZE = 100
@@ -216,7 +216,8 @@ def appointment_create(
                 },
             )
             if compile_now:
-                enqueue_on_commit(summary_compile, summary.pk)
+                # Unsent, the claim would keep the beat off this summary for a whole lease.
+                enqueue_on_commit(summary_compile, summary.pk, on_not_sent=lambda: summaries_release([summary.pk]))
     except IntegrityError:
         existing = (
             Appointment.objects.filter(hospital=hospital, external_id=external_id).first() if external_id else None
@@ -429,7 +430,7 @@ def summaries_due(*, now: datetime) -> QuerySet[PreVisitSummary]:
 
 
 def summaries_enqueue_due(*, chunk_size: int = BEAT_CHUNK_SIZE) -> BeatRun:
-    """The beat (every 5 minutes): compile every summary that is due, one message per chunk.
+    """The beat (every minute): compile every summary that is due, one message per chunk.
 
     Creates the summary rows appointments lack (booked by some other way than
     appointment_create), then claims the due ones chunk by chunk and sends each chunk as
@@ -449,7 +450,7 @@ def summaries_enqueue_due(*, chunk_size: int = BEAT_CHUNK_SIZE) -> BeatRun:
     for chunk in batched(due, chunk_size):
         ids = summaries_claim(chunk)
         if ids:
-            enqueue_on_commit(summaries_compile_chunk, *ids)
+            enqueue_on_commit(summaries_compile_chunk, *ids, on_not_sent=lambda ids=ids: summaries_release(ids))
             claimed += len(ids)
             messages += 1
     run = BeatRun(missing=len(rows), claimed=claimed, messages=messages)

@@ -50,6 +50,6 @@ def summaries_compile_chunk(*summary_ids: int) -> None:
 
 @shared_task
 def summaries_beat() -> dict:
-    """Every 5 minutes (CELERY_BEAT_SCHEDULE): enqueue the summaries that are due."""
+    """Every minute (CELERY_BEAT_SCHEDULE): enqueue the summaries that are due."""
     run = summaries_enqueue_due()
     return {"missing": run.missing, "claimed": run.claimed, "messages": run.messages}

@@ -34,7 +34,7 @@ from .selectors import (
     queue_page,
 )
 
-# The admin overview warns when the pre-visit beat (every 5 minutes) has missed three runs.
+# The admin overview warns when the pre-visit beat (every minute) has missed three runs.
 BEAT_LATE_AFTER = timedelta(seconds=3 * settings.CELERY_BEAT_SCHEDULE["previsit-summaries"]["schedule"])
 
 
