@@ -8,7 +8,7 @@ from django.utils import translation
 from accounts.services import api_client_create
 from reviews.tests.factories import AdminFactory, DoctorFactory, HospitalFactory
 
-pytest_plugins = ["tests.celery_worker"]
+pytest_plugins = ["tests.celery_worker", "tests.url_coverage"]
 
 
 @pytest.fixture(autouse=True)
