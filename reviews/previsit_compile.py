@@ -268,7 +268,24 @@ def compile_previsit_summary(appointment: Appointment) -> CompiledSummary:
         .order_by("case_id", "created_at", "id")
     ):
         decisions.get(decision.case_id, []).append(decision)
+    return previsit_summary_from_history(appointment, cases=cases, messages=messages, decisions=decisions)
 
+
+def previsit_summary_from_history(
+    appointment: Appointment,
+    *,
+    cases: list[Case],
+    messages: dict[int, list[Message]],
+    decisions: dict[int, list[Decision]],
+) -> CompiledSummary:
+    """The summary from history already read: no query.
+
+    `appointment` with its patient and doctor loaded; `cases` in (received_at, id) order;
+    every case's messages in (sent_at, id) order and decisions (with their doctor) in
+    (created_at, id) order, keyed by case id. The batched compile (reviews.previsit_batch)
+    reads these for a whole chunk at once and calls this, so both write the same content.
+    """
+    patient = appointment.patient
     compiled = _Compile()
     for case in cases:
         compiled.add_case(case, messages[case.pk], decisions[case.pk])

@@ -20,8 +20,13 @@ CONCERN_LENGTH = 200
 MENTION_LENGTH = 80
 
 
+# Letters a case-insensitive match takes for i and s whose lower case is not i or s: a
+# mention typed with them ("İtching", "ſore throat") must still find its term.
+_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s"})
+
+
 def _normal(words: str) -> str:
-    return " ".join(words.lower().replace("'", "").replace("’", "").split())
+    return " ".join(words.translate(_FOLD).lower().replace("'", "").replace("’", "").split())
 
 
 def _units(word: str) -> list[str]:
@@ -37,10 +42,18 @@ def _units(word: str) -> list[str]:
     return units
 
 
-def _trie_pattern(words: list[str]) -> str:
+def _trie_branches(words: list[str], *, english: bool) -> list[str]:
     """The words as a prefix tree, so the engine rejects a position after a character or
     two instead of trying hundreds of alternatives there. An optional branch is greedy:
-    at one position the longest word wins ("偏头痛", a migraine, over "头痛")."""
+    at one position the longest word wins ("偏头痛", a migraine, over "头痛").
+
+    Returned as the tree's top-level branches, each starting with one literal character,
+    so that a pattern made of them starts with a plain alternation of literals: sre then
+    skips, in C, every position whose character starts no word. English words must stand
+    alone: not \\b, because a Chinese character counts as a word character, so "吃了Tylenol"
+    has no word boundary before the T. The check that no letter or digit comes before the
+    word sits after its first character, as a two-character lookbehind, since a leading
+    lookbehind would hide the literal from sre. Chinese is matched as a substring: no spaces."""
     root: dict = {}
     for word in words:
         node = root
@@ -55,58 +68,125 @@ def _trie_pattern(words: list[str]) -> str:
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
-    return render(root)
+    if not english:
+        return [unit + render(child) for unit, child in sorted(root.items())]
+    # The lookahead stays after the whole rest of the word, so a longer word that runs into
+    # a letter still gives way to a shorter one ("swollen feetx" finds "swollen").
+    return [f"{unit}(?<![a-z0-9]{unit})(?:{render(child)})(?![a-z0-9])" for unit, child in sorted(root.items())]
+
+
+def _by_language(words: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """English and Chinese words. Matching both in one alternation (or merging their
+    matches) reads the same as "English, else Chinese" at each position only while no
+    Chinese word starts with the character an English word starts with."""
+    english = [w for w in words if w.isascii()]
+    chinese = [w for w in words if not w.isascii()]
+    if {w[0].lower() for w in english} & {w[0].lower() for w in chinese}:
+        raise ValueError("an English and a Chinese word of the pre-visit lexicon start alike")
+    return english, chinese
 
 
 def _alternation(words: tuple[str, ...]) -> str:
-    english = [w for w in words if w.isascii()]
-    chinese = [w for w in words if not w.isascii()]
-    # Not \b for English: a Chinese character counts as a word character, so "吃了Tylenol"
-    # has no word boundary before the T. Chinese is matched as a substring: no spaces.
-    parts = [f"(?<![a-z0-9])(?:{_trie_pattern(english)})(?![a-z0-9])"] if english else []
-    return "|".join(parts + ([_trie_pattern(chinese)] if chinese else []))
+    english, chinese = _by_language(words)
+    return "|".join(_trie_branches(english, english=True) + _trie_branches(chinese, english=False))
 
 
 class _Matcher:
-    """One pattern for a whole list of terms; at one position the longest synonym wins."""
+    """The terms of a list in a text, as one pattern would find them: left to right, the
+    longest synonym at a position, none overlapping.
 
-    def __init__(self, terms: tuple[lexicon.Term, ...]) -> None:
+    English and Chinese synonyms are two patterns: sre tries the branches of an alternation
+    one by one, so a letter of English text would otherwise be checked against every
+    Chinese first character too. Their matches are merged as the single alternation of
+    `_alternation` would make them; no synonym starts in both languages at one position."""
+
+    def __init__(self, terms: tuple[lexicon.Term, ...], flags: re.RegexFlag) -> None:
         self.terms: dict[str, lexicon.Term] = {}
         for term in terms:
             for synonym in term.synonyms:
                 if self.terms.setdefault(_normal(synonym), term) is not term:
                     raise ValueError(f"{synonym!r} belongs to two terms of the pre-visit lexicon")
-        self.pattern = re.compile(_alternation(tuple(s for term in terms for s in term.synonyms)), re.IGNORECASE)
+        english, chinese = _by_language(tuple(s for term in terms for s in term.synonyms))
+        # None for a language without synonyms: an empty pattern would match everywhere.
+        self.english = re.compile("|".join(_trie_branches(english, english=True)), flags) if english else None
+        self.chinese = re.compile("|".join(_trie_branches(chinese, english=False)), flags) if chinese else None
 
-    def finditer(self, text: str) -> Iterator[tuple[lexicon.Term, int, int]]:
-        for match in self.pattern.finditer(text):
-            yield self.terms[_normal(match.group())], match.start(), match.end()
+    def finditer(self, text: str, start: int = 0) -> Iterator[tuple[lexicon.Term, int, int]]:
+        """The matches from `start` on: the same as those of the whole text when none starts
+        before it (the patterns still look at the characters before `start`)."""
+        english = self.english.search(text, start) if self.english else None
+        # A Chinese synonym holds a non-ASCII character, so an ASCII text has none.
+        chinese = self.chinese.search(text, start) if self.chinese and not text.isascii() else None
+        while english or chinese:
+            if chinese is None or (english is not None and english.start() < chinese.start()):
+                match = english
+            else:
+                match = chinese
+            # A lower-cased synonym written with single spaces is its own key.
+            term = self.terms.get(match.group())
+            yield term if term is not None else self.terms[_normal(match.group())], match.start(), match.end()
+            # The next match starts at or after this one's end: search again where it overlaps.
+            end = match.end()
+            if english is not None and english.start() < end:
+                english = self.english.search(text, end)
+            if chinese is not None and chinese.start() < end:
+                chinese = self.chinese.search(text, end)
 
 
-_SYMPTOMS = _Matcher(lexicon.SYMPTOMS)
-_MEDICATIONS = _Matcher(lexicon.MEDICATIONS)
-_SUBSTANCES = _Matcher(lexicon.ALLERGENS + lexicon.MEDICATIONS)
+class _Patterns:
+    """The extractor's patterns for words in any case, compiled for one way of reading a
+    text: lower-cased (plain patterns) or as written (IGNORECASE)."""
+
+    def __init__(self, flags: re.RegexFlag) -> None:
+        self.symptoms = _Matcher(lexicon.SYMPTOMS, flags)
+        self.medications = _Matcher(lexicon.MEDICATIONS, flags)
+        self.substances = _Matcher(lexicon.ALLERGENS + lexicon.MEDICATIONS, flags)
+        self.negation_break = re.compile(_alternation(lexicon.NEGATION_BREAKS), flags)
+        not_negation = "|".join(re.escape(w[len(lexicon.NEGATION_ZH_NEAR) :]) for w in lexicon.NOT_NEGATIONS_ZH)
+        self.negated = re.compile(
+            rf"(?:{_alternation(lexicon.NEGATIONS_EN)}).{{0,40}}$"
+            rf"|(?:{_alternation(lexicon.NEGATIONS_ZH)}).{{0,8}}$"
+            rf"|{lexicon.NEGATION_ZH_NEAR}(?!{not_negation}).{{0,2}}$",
+            flags | re.DOTALL,
+        )
+        self.allergic_to = re.compile(r"allerg(?:ic|y|ies)(?:\s+reactions?)?\s+to\s+(?:(?:the|a|any|all)\s+)?$", flags)
+        self.allergy_after = re.compile(
+            r"\s*-?\s*allerg(?:y|ies)(?![a-z])|(?:类药物|类药|类|药物|药|也|都|有点|会|有|严重|以后|之后|后){0,3}(?P<zh_no>不|没有|没)?过敏",
+            flags,
+        )
+        self.list_separator = re.compile(r"(?:\s|,|，|、|/|&|(?<![a-z])(?:and|or)(?![a-z])|和|或者|或|以及|及)*", flags)
+        # A question starts a sentence or follows a comma in it: two patterns, so that the
+        # second starts with a character set sre can skip to.
+        self.question_opening = re.compile(_alternation(lexicon.QUESTION_STARTS_EN), flags)
+        self.question_after_comma = re.compile(rf"[,，]\s*(?:{_alternation(lexicon.QUESTION_STARTS_EN)})", flags)
+
+
+# Most texts are read lower-cased, with case-sensitive patterns: under IGNORECASE sre cannot
+# use a pattern's first characters to skip positions, and tries the whole pattern at each.
+# Lower-casing keeps every match only while each character lower-cases to one (so positions
+# agree: "İ" becomes two) and for two that IGNORECASE alone equates with a letter of the
+# patterns ("ı" with i, "ſ" with s); other texts are read as they are, case-insensitively.
+_LOWER_CASED = _Patterns(re.NOFLAG)
+_AS_WRITTEN = _Patterns(re.IGNORECASE)
+
+
+def _reading(body: str) -> tuple[str, _Patterns]:
+    """The text to match the patterns against, position for position the same as `body`."""
+    lowered = body.lower()
+    if len(lowered) == len(body) and "ı" not in lowered and "ſ" not in lowered:
+        return lowered, _LOWER_CASED
+    return body, _AS_WRITTEN
+
 
 # Clause ends; a full stop inside a number ("38.5") is not one. 、 is not: "没有头痛、发烧" lists.
-_CLAUSE_STOP = re.compile(r"[!?;,\n。！？；，]|\.(?!\d)")
-_NEGATION_BREAK = re.compile(_alternation(lexicon.NEGATION_BREAKS), re.IGNORECASE)
-_NOT_NEGATION = "|".join(re.escape(w[len(lexicon.NEGATION_ZH_NEAR) :]) for w in lexicon.NOT_NEGATIONS_ZH)
-_NEGATED = re.compile(
-    rf"(?:{_alternation(lexicon.NEGATIONS_EN)}).{{0,40}}$"
-    rf"|(?:{_alternation(lexicon.NEGATIONS_ZH)}).{{0,8}}$"
-    rf"|{lexicon.NEGATION_ZH_NEAR}(?!{_NOT_NEGATION}).{{0,2}}$",
-    re.IGNORECASE | re.DOTALL,
-)
-_ALLERGIC_TO = re.compile(r"allerg(?:ic|y|ies)(?:\s+reactions?)?\s+to\s+(?:(?:the|a|any|all)\s+)?$", re.IGNORECASE)
-_ALLERGY_AFTER = re.compile(
-    r"\s*-?\s*allerg(?:y|ies)(?![a-z])|(?:类药物|类药|类|药物|药|也|都|有点|会|有|严重|以后|之后|后){0,3}(?P<zh_no>不|没有|没)?过敏",
-    re.IGNORECASE,
-)
-_LIST_SEPARATOR = re.compile(r"(?:\s|,|，|、|/|&|(?<![a-z])(?:and|or)(?![a-z])|和|或者|或|以及|及)*", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|\.(?=\d))+[.!?。！？]*")
-_QUESTION_START = re.compile(rf"(?:^|[,，]\s*)(?:{_alternation(lexicon.QUESTION_STARTS_EN)})", re.IGNORECASE)
+# Both patterns are written to start with a character set and to take runs of characters
+# in one step, which sre does in C; the lookbehind holds the lookahead for the full stop.
+_CLAUSE_STOP = re.compile(r"[!?;,\n。！？；，.](?<!\.(?=\d))")
+_SENTENCE = re.compile(r"(?:[^.!?。！？\n]+|\.(?=\d))+[.!?。！？]*")
 _QUESTION_WORD = re.compile(_alternation(lexicon.QUESTION_WORDS_ZH))
 _NOT_QUESTION = re.compile(_alternation(lexicon.NOT_QUESTIONS_ZH))
+# Whether an all-ASCII sentence could hold a Chinese question word (it cannot, while they are Chinese).
+_QUESTION_WORD_IN_ASCII = any(w.isascii() for w in lexicon.QUESTION_WORDS_ZH + lexicon.NOT_QUESTIONS_ZH)
 
 
 @dataclass(frozen=True)
@@ -117,10 +197,12 @@ class Mention:
 
 
 class _Text:
-    """A message body with its clause boundaries, for excerpts and negation checks."""
+    """A message body with its clause boundaries, for excerpts and negation checks; `read`
+    is what the patterns of `patterns` match against, position for position the body."""
 
     def __init__(self, body: str) -> None:
         self.body = body
+        self.read, self.patterns = _reading(body)
         self.stops = [m.start() for m in _CLAUSE_STOP.finditer(body)]
 
     def clause(self, start: int, end: int) -> tuple[int, int]:
@@ -142,20 +224,23 @@ class _Text:
 
     def negated(self, start: int) -> bool:
         left, _right = self.clause(start, start)
-        before = self.body[left:start]
-        breaks = list(_NEGATION_BREAK.finditer(before))
+        before = self.read[left:start]
+        breaks = list(self.patterns.negation_break.finditer(before))
         if breaks:
             before = before[breaks[-1].end() :]
-        return bool(_NEGATED.search(before))
+        return bool(self.patterns.negated.search(before))
 
 
-def _allergies(text: _Text) -> tuple[list[Mention], list[tuple[int, int]]]:
+def _allergies(
+    text: _Text, substances: list[tuple[lexicon.Term, int, int]]
+) -> tuple[list[Mention], list[tuple[int, int]]]:
     """Allergies stated in a message, and the spans of every substance an allergy phrase
     names (negated ones too), which are not medication mentions: "对头孢过敏" is no dose."""
+    patterns = text.patterns
     chains: list[list[tuple[lexicon.Term, int, int]]] = []
-    for match in _SUBSTANCES.finditer(text.body):
+    for match in substances:
         # "allergic to penicillin, sulfa and eggs": one phrase for the whole list.
-        if chains and _LIST_SEPARATOR.fullmatch(text.body, chains[-1][-1][2], match[1]):
+        if chains and patterns.list_separator.fullmatch(text.read, chains[-1][-1][2], match[1]):
             chains[-1].append(match)
         else:
             chains.append([match])
@@ -164,8 +249,8 @@ def _allergies(text: _Text) -> tuple[list[Mention], list[tuple[int, int]]]:
     for chain in chains:
         first, last = chain[0][1], chain[-1][2]
         left, right = text.clause(first, last)
-        after = _ALLERGY_AFTER.match(text.body, last, right)
-        if not _ALLERGIC_TO.search(text.body[left:first]):
+        after = patterns.allergy_after.match(text.read, last, right)
+        if not patterns.allergic_to.search(text.read[left:first]):
             if not after:
                 continue
             # "X allergy" names what stands right before it: in "on cetirizine, pollen
@@ -184,12 +269,16 @@ def extract_patient_message(body: str) -> list[Mention]:
     """Symptoms, medications and allergies a patient states in one message, in text order
     within each kind, at most one mention of a term per kind."""
     text = _Text(body)
-    allergies, allergy_spans = _allergies(text)
+    substances = list(text.patterns.substances.finditer(text.read))
+    allergies, allergy_spans = _allergies(text, substances)
     found: list[Mention] = []
-    for term, start, end in _SYMPTOMS.finditer(body):
+    for term, start, end in text.patterns.symptoms.finditer(text.read):
         if not text.negated(start):
             found.append(Mention("symptom", term, text.excerpt(start, end)))
-    for term, start, end in _MEDICATIONS.finditer(body):
+    # Every medication is a substance too, so none starts before the first substance found,
+    # and a message without one (most of them) needs no search for medications.
+    medications = text.patterns.medications.finditer(text.read, substances[0][1]) if substances else ()
+    for term, start, end in medications:
         in_allergy = any(s < end and start < e for s, e in allergy_spans)
         if not in_allergy and not text.negated(start):
             found.append(Mention("medication", term, text.excerpt(start, end)))
@@ -204,13 +293,26 @@ def extract_patient_message(body: str) -> list[Mention]:
 
 def question_asked(body: str) -> str | None:
     """The sentences of a patient message that ask something, or None when none does."""
+    read, patterns = _reading(body)
     questions = []
     for match in _SENTENCE.finditer(body):
         sentence = match.group().strip()
-        plain = _NOT_QUESTION.sub("", sentence)
-        if sentence.endswith(("?", "？")) or _QUESTION_START.search(sentence) or _QUESTION_WORD.search(plain):
+        # The sentence as read: a slice, so that lookbehinds stop at its edge.
+        start = match.start() + len(match.group()) - len(match.group().lstrip())
+        if _asks(sentence, read[start : start + len(sentence)], patterns):
             questions.append(sentence)
     return shorten(" ".join(questions), CONCERN_LENGTH) if questions else None
+
+
+def _asks(sentence: str, read: str, patterns: _Patterns) -> bool:
+    """Whether a sentence asks something; the cheapest checks first."""
+    if sentence.endswith(("?", "？")):
+        return True
+    if patterns.question_opening.match(read) or patterns.question_after_comma.search(read):
+        return True
+    if sentence.isascii() and not _QUESTION_WORD_IN_ASCII:
+        return False
+    return bool(_QUESTION_WORD.search(_NOT_QUESTION.sub("", sentence)))
 
 
 # --- Assembling the summary ---------------------------------------------------------------

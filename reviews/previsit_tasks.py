@@ -11,6 +11,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from .previsit import summaries_enqueue_due, summaries_release, summary_compile_run
+from .previsit_batch import summaries_compile_chunk_run
 
 logger = logging.getLogger(__name__)
 
@@ -31,21 +32,18 @@ def summary_compile(summary_id: int) -> None:
 
 @shared_task
 def summaries_compile_chunk(*summary_ids: int) -> None:
-    """Compile the summaries of one beat chunk, one after the other.
+    """Compile the summaries of one beat chunk together, in three queries
+    (reviews.previsit_batch).
 
     A failure is recorded on its summary (failed, attempts) and the beat tries it again
-    after the claim's lease; it does not stop the rest of the chunk. Out of time, the
-    summaries not yet started are handed back to the next beat.
+    after the claim's lease; it does not stop the rest of the chunk. Out of time, nothing
+    of the chunk is written and all of it is handed back to the next beat.
     """
-    for index, summary_id in enumerate(summary_ids):
-        try:
-            summary_compile_run(summary_id)
-        except SoftTimeLimitExceeded:
-            summaries_release(summary_ids[index:])
-            logger.warning("Out of time compiling summaries; %d handed back to the beat", len(summary_ids) - index)
-            return
-        except Exception:
-            logger.exception("Could not compile pre-visit summary %s; the beat will try again", summary_id)
+    try:
+        summaries_compile_chunk_run(list(summary_ids))
+    except SoftTimeLimitExceeded:
+        summaries_release(summary_ids)
+        logger.warning("Out of time compiling summaries; %d handed back to the beat", len(summary_ids))
 
 
 @shared_task

@@ -8,7 +8,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from reviews import previsit, previsit_compile, previsit_tasks, webhook_tasks
+from reviews import previsit, previsit_batch, previsit_compile, previsit_tasks, webhook_tasks
 from reviews.exceptions import InvalidInput
 from reviews.models import Appointment, AuditEvent, PreVisitSummary, ScheduledTaskRun, WebhookEndpoint, WebhookEvent
 from reviews.previsit import (
@@ -328,24 +328,29 @@ def test_a_summary_out_of_attempts_is_failed_not_compiled(doctor, monkeypatch):
 
 def test_a_chunk_goes_on_past_a_failure_and_hands_back_what_it_had_no_time_for(doctor, monkeypatch):
     ids = [summary_of(book(doctor, hours=3 + i)).pk for i in range(4)]  # claimed as they were booked
-    outcomes = iter(["fail", "ok", "time", "never"])
-    real_run = previsit_tasks.summary_compile_run
+    broken_appointment = PreVisitSummary.objects.get(pk=ids[0]).appointment_id
+    real_compile = previsit_batch.previsit_summary_from_history
 
-    def run(summary_id):
-        outcome = next(outcomes)
-        if outcome == "fail":
+    def compile_(appointment, **history):
+        if appointment.pk == broken_appointment:
             raise ZeroDivisionError
-        if outcome == "time":
-            raise SoftTimeLimitExceeded
-        return real_run(summary_id)
+        return real_compile(appointment, **history)
 
-    monkeypatch.setattr(previsit_tasks, "summary_compile_run", run)
-    previsit_tasks.summaries_compile_chunk(*ids)
+    monkeypatch.setattr(previsit_batch, "previsit_summary_from_history", compile_)
+    previsit_tasks.summaries_compile_chunk(*ids[:2])
 
     rows = {s.pk: s for s in PreVisitSummary.objects.all()}
     assert rows[ids[0]].compile_started_at is not None  # still claimed: the beat retries it after the lease
     assert (rows[ids[1]].status, rows[ids[1]].compile_started_at) == ("ready", None)
-    # The one out of time and the one not reached are the next beat's again.
+
+    def out_of_time(appointment, **history):
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(previsit_batch, "previsit_summary_from_history", out_of_time)
+    previsit_tasks.summaries_compile_chunk(*ids[2:])
+
+    rows = {s.pk: s for s in PreVisitSummary.objects.all()}
+    # A chunk out of time writes nothing and is the next beat's again.
     assert rows[ids[2]].compile_started_at is None
     assert rows[ids[3]].compile_started_at is None
 
