@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .api_errors import review_error_body, validation_error_body
+from .api_fast import batch_cases_fast, case_ingest_data_fast
 from .api_serializers import (
     CaseBatchRequestSerializer,
     CaseBatchResultSerializer,
@@ -13,7 +14,7 @@ from .api_serializers import (
     CaseIngestSerializer,
 )
 from .idempotency import IDEMPOTENCY_PARAMETERS, KEY_REUSED_RESPONSE, idempotent
-from .services import cases_ingest_batch, unknown_doctor_error
+from .services import CaseIngestData, cases_ingest_batch, unknown_doctor_error
 
 
 class CaseBatchApi(APIView):
@@ -27,26 +28,32 @@ class CaseBatchApi(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        envelope = CaseBatchRequestSerializer(data=request.data)
-        envelope.is_valid(raise_exception=True)
+        cases = batch_cases_fast(request.data)
+        if cases is None:
+            envelope = CaseBatchRequestSerializer(data=request.data)
+            envelope.is_valid(raise_exception=True)
+            cases = envelope.validated_data["cases"]
         results: list[dict] = []
-        valid: list[tuple[dict, CaseIngestSerializer]] = []
-        for index, item in enumerate(envelope.validated_data["cases"]):
+        valid: list[tuple[dict, CaseIngestData]] = []
+        for index, item in enumerate(cases):
             result = {"index": index}
             if isinstance(item, dict) and isinstance(item.get("external_id"), str):
                 result["external_id"] = item["external_id"]
-            serializer = CaseIngestSerializer(data=item)
-            if serializer.is_valid():
-                valid.append((result, serializer))
-            else:
-                result |= {"status_code": 400} | validation_error_body(serializer.errors)
+            data = case_ingest_data_fast(item)
+            if data is None:  # the serializer words the error, as POST /cases/ would
+                serializer = CaseIngestSerializer(data=item)
+                if serializer.is_valid():
+                    data = serializer.to_ingest_data()
+                else:
+                    result |= {"status_code": 400} | validation_error_body(serializer.errors)
+            if data is not None:
+                valid.append((result, data))
             results.append(result)
 
-        ingested = cases_ingest_batch(api_client=request.auth, items=[s.to_ingest_data() for _r, s in valid])
-        for (result, serializer), (case, created) in zip(valid, ingested, strict=True):
+        ingested = cases_ingest_batch(api_client=request.auth, items=[data for _r, data in valid])
+        for (result, data), (case, created) in zip(valid, ingested, strict=True):
             if case is None:
-                error = unknown_doctor_error(licence=serializer.validated_data["doctor"])
-                result |= {"status_code": 400} | review_error_body(error)
+                result |= {"status_code": 400} | review_error_body(unknown_doctor_error(licence=data.doctor_licence))
             else:
                 result |= {"status_code": 201 if created else 200} | CaseIngestResultSerializer(case).data
         codes = [r["status_code"] for r in results]

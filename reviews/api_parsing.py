@@ -1,5 +1,6 @@
 """Request parsing for the API: every unreadable body is a 400, never a 500."""
 
+import codecs
 import io
 import re
 
@@ -9,6 +10,9 @@ from rest_framework.exceptions import APIException, ParseError
 
 # A surrogate code point left in a decoded str is an unpaired "\\ud83d" escape: not text.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# ...and in a UTF-8 body it can only come from such an escape (raw surrogates are not valid
+# UTF-8): a body without one needs no walk through every string (issue #7: 500-case batches).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _has_lone_surrogate(data) -> bool:
@@ -52,6 +56,8 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
-        if _has_lone_surrogate(data):
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        may_hold_one = codecs.lookup(encoding).name != "utf-8" or _SURROGATE_ESCAPE.search(body)
+        if may_hold_one and _has_lone_surrogate(data):
             raise ParseError("JSON parse error - a string holds an unpaired surrogate escape (\\ud800-\\udfff).")
         return data

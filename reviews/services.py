@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Subquery
+from django.db.models.sql.subqueries import InsertQuery
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -142,36 +143,94 @@ def _ingest_audit_details(case: Case) -> dict:
     }
 
 
+class _AlreadyStored(Exception):
+    """The case's external_id is taken: undo the ingest's transaction and answer the stored case."""
+
+
+def _insert_unless_taken(obj: Case | Patient) -> bool:
+    """INSERT the unsaved row unless a unique constraint already holds one like it: True and
+    its pk set, or False. One statement (ON CONFLICT DO NOTHING) instead of a look-up first
+    or a savepoint around an IntegrityError; a conflicting row that is not committed yet is
+    waited for, so False means a committed row is there to be read."""
+    model = type(obj)
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(model)
+    query.insert_values(fields, [obj])
+    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(meta.pk.column)}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
+
+
+def _ingest_patient_id(*, hospital: Hospital, ref_hash: str, data: CaseIngestData) -> tuple[int, bool]:
+    """(patient id, created) for a reference not found before; inside the ingest's transaction,
+    so the patient row commits with its first case. A concurrent ingest of the same new
+    patient waits on this row and then finds it; a taken pseudonym is drawn again."""
+    for _attempt in range(8):
+        patient = Patient(
+            hospital=hospital,
+            ref_hash=ref_hash,
+            pseudonym="P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6)),
+            birth_year=data.birth_year,
+            sex=data.sex or Patient.Sex.UNKNOWN,
+        )
+        if _insert_unless_taken(patient):
+            return patient.pk, True
+        existing = Patient.objects.filter(hospital=hospital, ref_hash=ref_hash).values_list("pk", flat=True).first()
+        if existing is not None:
+            return existing, False
+    raise RuntimeError("Could not allocate a patient pseudonym.")
+
+
 def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, bool]:
     """Store a case pushed by the avatar platform. Returns (case, created).
 
     Idempotent on external_id: a repeat returns the stored case, never a second one,
-    also when the repeats arrive concurrently (the unique constraint decides).
+    also when the repeats arrive concurrently (the unique constraint decides). The hot
+    path of the API (issue #7), so it counts round trips: the doctor and the patient in
+    one look-up, the case inserted unless its external_id is taken (no look-up first), no
+    summaries to mark stale for a patient first seen now, and the audit event, which
+    holds the hospital's chain head locked until COMMIT, written last.
     """
     hospital = api_client.hospital
-    existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
-    if existing is not None:
-        return existing, False
-
+    ref_hash = patient_ref_hash(hospital=hospital, patient_ref=data.patient_ref)
     profile = (
         DoctorProfile.objects.select_related("user")
         .filter(
             hospital=hospital, licence_number=data.doctor_licence, user__is_active=True, user__role=User.Role.DOCTOR
         )
+        # Uses the unique index on (hospital, ref_hash).
+        .annotate(
+            known_patient_id=Subquery(Patient.objects.filter(hospital=hospital, ref_hash=ref_hash).values("pk")[:1])
+        )
         .first()
     )
     if profile is None:
+        # A repeat of a stored case is answered as such even if its doctor has left since.
+        existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
+        if existing is not None:
+            return existing, False
         raise unknown_doctor_error(licence=data.doctor_licence)
 
     now = timezone.now()
     case, messages = _ingest_rows(hospital=hospital, data=data, doctor=profile.user, now=now)
-    case.patient = patient_for_reference(
-        hospital=hospital, patient_ref=data.patient_ref, birth_year=data.birth_year, sex=data.sex
-    )
     try:
         with transaction.atomic():
-            case.save(force_insert=True)
+            if profile.known_patient_id is not None:
+                case.patient_id, new_patient = profile.known_patient_id, False
+            else:
+                case.patient_id, new_patient = _ingest_patient_id(hospital=hospital, ref_hash=ref_hash, data=data)
+            if not _insert_unless_taken(case):
+                raise _AlreadyStored  # rolls back a patient created for it: a repeat writes nothing
             Message.objects.bulk_create(messages)
+            if not new_patient:  # a patient first seen now has no appointments yet
+                summaries_mark_stale(patient_ids=[case.patient_id])
             audit_record(
                 hospital=hospital,
                 api_client=api_client,
@@ -179,12 +238,8 @@ def case_ingest(*, api_client: ApiClient, data: CaseIngestData) -> tuple[Case, b
                 action="case.ingested",
                 details=_ingest_audit_details(case),
             )
-            summaries_mark_stale(patient_ids=[case.patient_id])
-    except IntegrityError:
-        existing = Case.objects.filter(hospital=hospital, external_id=data.external_id).first()
-        if existing is None:
-            raise
-        return existing, False
+    except _AlreadyStored:
+        return Case.objects.get(hospital=hospital, external_id=data.external_id), False
     return case, True
 
 
@@ -363,9 +418,10 @@ def case_claim_next(*, doctor: User) -> Case | None:
             candidate = _next_candidate(doctor=doctor, now=now)
             if candidate is None:
                 return None
-            lease = doctor.hospital.claim_lease
+            hospital = doctor.hospital
+            expires_at = now + hospital.claim_lease
             claimed = Case.objects.filter(pk=candidate.pk, version=candidate.version).update(
-                claimed_by=doctor, claim_expires_at=now + lease, version=F("version") + 1, updated_at=now
+                claimed_by=doctor, claim_expires_at=expires_at, version=F("version") + 1, updated_at=now
             )
             if not claimed:
                 continue
@@ -377,7 +433,7 @@ def case_claim_next(*, doctor: User) -> Case | None:
             )
             candidate.refresh_from_db()
             audit_record(
-                hospital=candidate.hospital,
+                hospital=hospital,
                 user=doctor,
                 case=candidate,
                 action="case.claimed",
@@ -435,6 +491,9 @@ def _decide(
             note=note,
             created_at=now,
         )
+        case_decision_event_record(case=case, decision=decision)
+        # Last before COMMIT: the hospital's audit chain head stays locked from here to the
+        # commit, and every audited action of the hospital waits for it.
         audit_record(
             hospital=case.hospital,
             user=doctor,
@@ -442,7 +501,6 @@ def _decide(
             action=f"case.{status}",
             details={"decision_id": decision.pk, "category": category} if category else {"decision_id": decision.pk},
         )
-        case_decision_event_record(case=case, decision=decision)
         return decision
 
 

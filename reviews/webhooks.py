@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,11 +75,13 @@ def _case_payload(case: Case) -> dict:
 
 
 def webhook_event_record(
-    *, hospital_id: int, event_type: str, payload: dict, case: Case | None = None
+    *, hospital_id: int, event_type: str, payload: dict | Callable[[], dict], case: Case | None = None
 ) -> WebhookEvent | None:
     """Write one event and its deliveries into the outbox; None when nobody subscribed.
 
     Must run inside the transaction of the change. Delivery is enqueued after commit.
+    `payload` may be a function: building it reads rows (patient, doctors) that a hospital
+    without subscribers need not pay for on every decision.
     """
     endpoints = [
         endpoint
@@ -87,6 +90,8 @@ def webhook_event_record(
     ]
     if not endpoints:
         return None
+    if callable(payload):
+        payload = payload()
     now = timezone.now()
     event = WebhookEvent.objects.create(
         event_id=uuid.uuid4(), hospital_id=hospital_id, type=event_type, case=case, payload=payload, created_at=now
@@ -109,32 +114,38 @@ def case_decision_event_record(*, case: Case, decision: Decision) -> WebhookEven
         Decision.Action.TAKE_OVER: "case.taken_over",
         Decision.Action.CLOSE: "case.closed",
     }[decision.action]
-    payload = {
-        "case": _case_payload(case),
-        "decision": {
-            "id": decision.pk,
-            "action": decision.action,
-            # What the patient is to receive: the platform sends it on this doctor's authority.
-            "final_text": decision.final_text if decision.action in ("approve", "correct") else None,
-            "correction_category": decision.correction_category or None,
-            "doctor": _doctor_payload(decision.doctor),
-            "created_at": decision.created_at.isoformat(),
-        },
-    }
+
+    def payload() -> dict:
+        return {
+            "case": _case_payload(case),
+            "decision": {
+                "id": decision.pk,
+                "action": decision.action,
+                # What the patient is to receive: the platform sends it on this doctor's authority.
+                "final_text": decision.final_text if decision.action in ("approve", "correct") else None,
+                "correction_category": decision.correction_category or None,
+                "doctor": _doctor_payload(decision.doctor),
+                "created_at": decision.created_at.isoformat(),
+            },
+        }
+
     return webhook_event_record(hospital_id=case.hospital_id, event_type=event_type, payload=payload, case=case)
 
 
 def case_doctor_message_event_record(*, case: Case, message: Message) -> WebhookEvent | None:
     """`case.doctor_message`: a doctor's own reply on a case they took over."""
-    payload = {
-        "case": _case_payload(case),
-        "message": {
-            "id": message.pk,
-            "body": message.body,
-            "sent_at": message.sent_at.isoformat(),
-            "doctor": _doctor_payload(message.doctor),
-        },
-    }
+
+    def payload() -> dict:
+        return {
+            "case": _case_payload(case),
+            "message": {
+                "id": message.pk,
+                "body": message.body,
+                "sent_at": message.sent_at.isoformat(),
+                "doctor": _doctor_payload(message.doctor),
+            },
+        }
+
     return webhook_event_record(
         hospital_id=case.hospital_id, event_type="case.doctor_message", payload=payload, case=case
     )

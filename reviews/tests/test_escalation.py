@@ -301,6 +301,7 @@ def test_the_escalated_section_costs_one_query_whatever_its_size(client, doctor,
     colleague = team["colleague"]
     CaseFactory(doctor=colleague)
     client.force_login(colleague)
+    client.get("/")  # the first page of a session also moves its expiry on: not counted
     with django_assert_max_num_queries(20) as without:
         client.get("/")
     for _ in range(30):
