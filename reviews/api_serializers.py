@@ -119,14 +119,19 @@ class FlagSerializer(serializers.Serializer):
     matched_text = serializers.CharField(allow_blank=True)
 
     def to_representation(self, flag):
-        return {
-            "source": flag["source"],
-            "code": flag["code"],
-            "urgency": flag.get("urgency") or avatar_flag_urgency(flag["code"]),
-            "rule_id": flag.get("rule_id", ""),
-            "reason": flag.get("reason", ""),
-            "matched_text": flag.get("matched_text", ""),
-        }
+        return flag_representation(flag)
+
+
+def flag_representation(flag: dict) -> dict:
+    """A stored flag as the API shows it (FlagSerializer's shape, without a serializer per flag)."""
+    return {
+        "source": flag["source"],
+        "code": flag["code"],
+        "urgency": flag.get("urgency") or avatar_flag_urgency(flag["code"]),
+        "rule_id": flag.get("rule_id", ""),
+        "reason": flag.get("reason", ""),
+        "matched_text": flag.get("matched_text", ""),
+    }
 
 
 class CaseIngestResultSerializer(serializers.Serializer):
@@ -144,7 +149,7 @@ class CaseIngestResultSerializer(serializers.Serializer):
             "urgency": case.urgency_code,
             "release": "hold" if case.hold else "release",
             "review_reasons": case.review_reasons,
-            "flags": FlagSerializer(case.flags, many=True).data,
+            "flags": [flag_representation(flag) for flag in case.flags],
         }
 
 
@@ -206,7 +211,7 @@ class CaseSummarySerializer(serializers.Serializer):
                 "decided_at": decision.created_at.isoformat(),
             },
             "review_reasons": case.review_reasons,
-            "flags": FlagSerializer(case.flags, many=True).data,
+            "flags": [flag_representation(flag) for flag in case.flags],
             "received_at": case.received_at.isoformat(),
             "due_at": case.due_at.isoformat(),
             "updated_at": case.updated_at.isoformat(),

@@ -4,8 +4,11 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils import timezone
 
@@ -16,7 +19,8 @@ from .models import Appointment, Case, CaseEscalation, CaseStatus, Decision, Mes
 QUEUE_PAGE_SIZE = 50
 ESCALATED_SECTION_SIZE = 50
 CASE_LIST_DEFAULT_LIMIT = 50
-CASE_LIST_MAX_LIMIT = 200
+# 500: an integrator pulling a day's cases (thousands) in a few requests (make bench's api_pull).
+CASE_LIST_MAX_LIMIT = 500
 
 
 def cases_for_doctor(doctor: User) -> QuerySet[Case]:
@@ -58,9 +62,94 @@ class QueueCursor:
             return None
 
 
+# The fields of a user a queue row reads (for display_name), in the model's order, which is
+# the order `Model.from_db` takes them in.
+USER_NAME_FIELDS = tuple(
+    field.attname for field in User._meta.concrete_fields if field.attname in {"id", "full_name", "email", "role"}
+)
+
+
+def _user_columns(relation: str) -> tuple[str, ...]:
+    """USER_NAME_FIELDS of the user a case's `relation` points to, its id first."""
+    return tuple(f"{relation}_id" if name == "id" else f"{relation}__{name}" for name in USER_NAME_FIELDS)
+
+
+class QueueCase(NamedTuple):
+    """The columns of a case a queue row reads, with the rules of `Case` it uses.
+
+    Plain rows rather than model instances: building 100 cases, patients and users was most
+    of the queries' cost on the page every doctor polls (make bench, queue_page;
+    docs/performance.md). `claimed_by` and `reviewer` are users with only their names.
+    """
+
+    pk: int
+    status: str
+    urgency: int
+    due_at: datetime
+    escalated_due_at: datetime | None
+    question_preview: str
+    hold: bool
+    claim_expires_at: datetime | None
+    updated_at: datetime
+    patient: "SummaryPatient"
+    claimed_by_id: int | None
+    claimed_by: User | None
+    reviewer_id: int | None = None
+    reviewer: User | None = None
+
+    # The model's own rules, which read only the columns above.
+    urgency_code = Case.urgency_code
+    is_overdue = Case.is_overdue
+    is_escalated = Case.is_escalated
+    claim_active = Case.claim_active
+
+    # The case's own columns, in the order of the fields above, up to the patient's.
+    CASE_COLUMNS = (
+        "id",
+        "status",
+        "urgency",
+        "due_at",
+        "escalated_due_at",
+        "question_preview",
+        "hold",
+        "claim_expires_at",
+        "updated_at",
+        "patient__pseudonym",
+    )
+
+
+def _queue_cases(qs: QuerySet[Case], *, with_reviewer: bool = False) -> list[QueueCase]:
+    """The cases of `qs` as queue rows, in one query whatever their number: the case's
+    columns, then its claimer's names, then (`with_reviewer`) its reviewer's."""
+    users: dict[int, User] = {}
+
+    def user(columns: tuple) -> User | None:
+        # As `.only("id", "full_name", "email", "role")` would load it, once per person:
+        # one colleague often holds many of a page's cases.
+        user_id = columns[0]
+        if user_id is None:
+            return None
+        if user_id not in users:
+            users[user_id] = User.from_db(qs.db, USER_NAME_FIELDS, columns)
+        return users[user_id]
+
+    relations = ("claimed_by", "reviewer") if with_reviewer else ("claimed_by",)
+    columns = QueueCase.CASE_COLUMNS + tuple(column for relation in relations for column in _user_columns(relation))
+    first, width = len(QueueCase.CASE_COLUMNS), len(USER_NAME_FIELDS)
+    cases = []
+    for row in qs.values_list(*columns):
+        *case, pseudonym = row[:first]
+        claimer = row[first : first + width]
+        reviewer = row[first + width :] or (None,)
+        cases.append(
+            QueueCase(*case, SummaryPatient(pseudonym), claimer[0], user(claimer), reviewer[0], user(reviewer))
+        )
+    return cases
+
+
 @dataclass(frozen=True)
 class QueuePage:
-    cases: list[Case]
+    cases: list[QueueCase]
     next_cursor: str | None
 
 
@@ -70,17 +159,15 @@ def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QU
     Reads the partial index `case_queue_idx` in order and stops after `size + 1` rows:
     no OFFSET and no COUNT, so page 200 costs what page 1 costs.
     """
-    qs = (
-        Case.objects.filter(hospital_id=doctor.hospital_id, reviewer=doctor, status=CaseStatus.AWAITING_REVIEW)
-        .select_related("patient", "claimed_by")
-        .order_by("urgency", "due_at", "id")
-    )
+    qs = Case.objects.filter(
+        hospital_id=doctor.hospital_id, reviewer=doctor, status=CaseStatus.AWAITING_REVIEW
+    ).order_by("urgency", "due_at", "id")
     if after is not None:
         # A row comparison, (urgency, due_at, id) > (…), which PostgreSQL answers with an index range.
         qs = qs.filter(
             TupleGreaterThan(Tuple(F("urgency"), F("due_at"), F("id")), (after.urgency, after.due_at, after.id))
         )
-    rows = list(qs[: size + 1])
+    rows = _queue_cases(qs[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
@@ -89,7 +176,7 @@ def queue_page(*, doctor: User, after: QueueCursor | None = None, size: int = QU
     return QueuePage(cases=rows, next_cursor=next_cursor)
 
 
-def cases_escalated_to(*, doctor: User, size: int = ESCALATED_SECTION_SIZE) -> list[Case]:
+def cases_escalated_to(*, doctor: User, size: int = ESCALATED_SECTION_SIZE) -> list[QueueCase]:
     """The "Escalated" section at the top of a doctor's queue: colleagues' cases awaiting
     review whose current SLA breach was escalated to this doctor, in queue order.
 
@@ -97,15 +184,14 @@ def cases_escalated_to(*, doctor: User, size: int = ESCALATED_SECTION_SIZE) -> l
     `case_escalation_doctor_idx`; an earlier breach of a case since answered or given a
     new due time does not count.
     """
-    return list(
+    return _queue_cases(
         Case.objects.filter(
             hospital_id=doctor.hospital_id,
             status=CaseStatus.AWAITING_REVIEW,
             escalations__doctor=doctor,
             escalations__breach_due_at=F("due_at"),
-        )
-        .select_related("patient", "claimed_by", "reviewer")
-        .order_by("urgency", "due_at", "id")[:size]
+        ).order_by("urgency", "due_at", "id")[:size],
+        with_reviewer=True,
     )
 
 
@@ -114,20 +200,23 @@ def case_escalation_for(*, case: Case, doctor: User) -> CaseEscalation | None:
     return CaseEscalation.objects.filter(case=case, doctor=doctor).order_by("-breach_due_at").first()
 
 
-def conversations_taken_over(*, doctor: User) -> list[Case]:
+def conversations_taken_over(*, doctor: User) -> list[QueueCase]:
     """Cases this doctor took over and has not closed yet: they stay at hand until closed."""
-    return list(
-        Case.objects.filter(hospital_id=doctor.hospital_id, status=CaseStatus.TAKEN_OVER, claimed_by=doctor)
-        .select_related("patient")
-        .order_by("urgency", "updated_at", "id")[:50]
+    return _queue_cases(
+        Case.objects.filter(hospital_id=doctor.hospital_id, status=CaseStatus.TAKEN_OVER, claimed_by=doctor).order_by(
+            "urgency", "updated_at", "id"
+        )[:50]
     )
 
 
 @dataclass(frozen=True)
 class CaseDetail:
-    case: Case
-    messages: list[Message]
-    decisions: list[Decision]
+    """A case with its conversation and decisions (model instances, or for API case lists
+    the light `SummaryMessage` / `SummaryDecision` rows, which have the attributes read)."""
+
+    case: "Case | SummaryCase"
+    messages: "list[Message] | list[SummaryMessage]"
+    decisions: "list[Decision] | list[SummaryDecision]"
 
     @property
     def draft(self) -> Message | None:
@@ -145,6 +234,67 @@ def case_detail(*, case: Case) -> CaseDetail:
     messages = list(case.messages.select_related("doctor").order_by("sent_at", "id"))
     decisions = list(case.decisions.select_related("doctor").order_by("created_at", "id"))
     return CaseDetail(case=case, messages=messages, decisions=decisions)
+
+
+class SummaryPatient(NamedTuple):
+    pseudonym: str
+
+
+class SummaryCase(NamedTuple):
+    """The columns of a case a case summary reads, with the attributes of `Case` it uses."""
+
+    pk: int
+    external_id: str
+    status: str
+    urgency: int
+    hold: bool
+    doctor_id: int
+    patient: SummaryPatient
+    review_reasons: list
+    flags: list
+    received_at: datetime
+    due_at: datetime
+    updated_at: datetime
+
+    COLUMNS = (
+        "id",
+        "external_id",
+        "status",
+        "urgency",
+        "hold",
+        "doctor_id",
+        "patient__pseudonym",
+        "review_reasons",
+        "flags",
+        "received_at",
+        "due_at",
+        "updated_at",
+    )
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "SummaryCase":
+        return cls(*row[:6], SummaryPatient(row[6]), *row[7:])
+
+    @property
+    def urgency_code(self) -> str:
+        return Urgency(self.urgency).code
+
+
+class SummaryMessage(NamedTuple):
+    """The columns of a message a case summary reads (API case lists)."""
+
+    author: str
+    body: str
+
+
+class SummaryDecision(NamedTuple):
+    """The columns of a decision a case summary reads (API case lists)."""
+
+    action: str
+    doctor_id: int
+    final_text: str
+    correction_category: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -188,6 +338,14 @@ class CaseSummaryPage:
     next_cursor: CaseListCursor | None
 
 
+def _case_in(ids: list[int]) -> Q:
+    """`case_id IN ids` as one array parameter on PostgreSQL: binding 500 separate
+    parameters costs the client more than the query costs the server."""
+    if connection.vendor == "postgresql":
+        return Q(case_id__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+    return Q(case_id__in=ids)
+
+
 def case_summaries_page(
     *,
     client: ApiClient,
@@ -217,23 +375,28 @@ def case_summaries_page(
         qs = qs.filter(patient=filters.patient)
     if after is not None:
         qs = qs.filter(TupleGreaterThan(Tuple(F("updated_at"), F("id")), (after.updated_at, after.id)))
-    qs = (
-        qs.select_related("patient")
-        .prefetch_related(
-            Prefetch("messages", queryset=Message.objects.select_related("doctor").order_by("sent_at", "id")),
-            Prefetch("decisions", queryset=Decision.objects.select_related("doctor").order_by("created_at", "id")),
-        )
-        .order_by("updated_at", "id")
-    )
-    cases = list(qs[: limit + 1])
+    # A summary reads a few columns: plain rows rather than model instances are most of
+    # the difference on a page of 500 (make bench, api_pull; docs/performance.md).
+    rows = qs.order_by("updated_at", "id").values_list(*SummaryCase.COLUMNS)[: limit + 1]
+    cases = [SummaryCase.from_row(row) for row in rows]
     next_cursor = None
     if len(cases) > limit:
         cases = cases[:limit]
         next_cursor = CaseListCursor(cases[-1].updated_at, cases[-1].pk)
-    details = [
-        CaseDetail(case=case, messages=list(case.messages.all()), decisions=list(case.decisions.all()))
-        for case in cases
-    ]
+    ids = [case.pk for case in cases]
+    messages: dict[int, list[SummaryMessage]] = {case_id: [] for case_id in ids}
+    for case_id, author, body in (
+        Message.objects.filter(_case_in(ids)).order_by("sent_at", "id").values_list("case_id", "author", "body")
+    ):
+        messages[case_id].append(SummaryMessage(author, body))
+    decisions: dict[int, list[SummaryDecision]] = {case_id: [] for case_id in ids}
+    for case_id, *row in (
+        Decision.objects.filter(_case_in(ids))
+        .order_by("created_at", "id")
+        .values_list("case_id", "action", "doctor_id", "final_text", "correction_category", "created_at")
+    ):
+        decisions[case_id].append(SummaryDecision(*row))
+    details = [CaseDetail(case=case, messages=messages[case.pk], decisions=decisions[case.pk]) for case in cases]
     return CaseSummaryPage(details=details, next_cursor=next_cursor)
 
 

@@ -22,6 +22,7 @@ from . import services
 from .exceptions import InvalidInput, ReviewError
 from .models import Case, CaseStatus, Decision, Urgency
 from .previsit import summary_pipeline_status
+from .queue_rows import escalated_rows, queue_rows, taken_over_rows
 from .rendering import highlight, text_diff
 from .selectors import (
     QueueCursor,
@@ -74,12 +75,15 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "reviews/overview.html", context)
     token = request.GET.get("after", "")
     after = QueueCursor.decode(token) if token else None
-    page = queue_page(doctor=request.user, after=after)
+    doctor = request.user
+    page = queue_page(doctor=doctor, after=after)
     context = {
         "page": page,
+        "rows": queue_rows(page.cases, doctor=doctor),
         "after": token if after else "",
-        "escalated": cases_escalated_to(doctor=request.user) if after is None else [],
-        "taken_over": conversations_taken_over(doctor=request.user) if after is None else [],
+        # The escalated and taken-over sections head the first page only.
+        "escalated": escalated_rows(cases_escalated_to(doctor=doctor), doctor=doctor) if after is None else [],
+        "taken_over": taken_over_rows(conversations_taken_over(doctor=doctor), doctor=doctor) if after is None else [],
     }
     template = "reviews/queue.html#queue" if request.htmx else "reviews/queue.html"
     return _vary(render(request, template, context))

@@ -88,7 +88,7 @@ def test_last_page_exactly_full_has_no_next(api, doctor):
     assert [len(page) for page in walk(api, CASES_URL, limit=2)] == [2, 2]
 
 
-def test_default_limit_is_50_and_max_is_200(api, doctor):
+def test_default_limit_is_50_and_max_is_500(api, doctor):
     Case.objects.bulk_create(
         Case(
             hospital=doctor.hospital,
@@ -100,12 +100,12 @@ def test_default_limit_is_50_and_max_is_200(api, doctor):
             due_at=T0,
             updated_at=T0,
         )
-        for n in range(201)
+        for n in range(501)
     )
 
     assert len(api.get(CASES_URL).json()["results"]) == 50
-    assert len(api.get(CASES_URL, {"limit": 200}).json()["results"]) == 200
-    body = assert_json_error(api.get(CASES_URL, {"limit": 201}), 400)
+    assert len(api.get(CASES_URL, {"limit": 500}).json()["results"]) == 500
+    body = assert_json_error(api.get(CASES_URL, {"limit": 501}), 400)
     assert body["code"] == "invalid" and "limit" in body["errors"]
 
 
@@ -203,7 +203,7 @@ def test_updated_since_with_an_unescaped_plus_in_the_offset(api, mix):
         ("updated_since", "9999-12-31T23:59:59-14:00"),
         ("external_id", "x" * 101),
         ("limit", "0"),
-        ("limit", "201"),
+        ("limit", "501"),
         ("limit", "ten"),
     ],
 )
