@@ -128,6 +128,13 @@ class Case(models.Model):
                 condition=models.Q(status="awaiting_review"),
                 name="case_queue_idx",
             ),
+            # "Conversations you have taken over" on the queue page, first 50 in its order:
+            # read off this index instead of sorting all of a busy doctor's conversations.
+            models.Index(
+                fields=["claimed_by", "urgency", "updated_at", "id"],
+                condition=models.Q(status="taken_over"),
+                name="case_taken_over_idx",
+            ),
             models.Index(fields=["doctor", "status"], name="case_doctor_status_idx"),
             # The API's case list and `updated_since` polling: keyset pages in (updated_at, id)
             # order within one hospital, read straight off this index.
