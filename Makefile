@@ -7,7 +7,7 @@ PYTHON ?= $(shell for c in python$(PYTHON_VERSION) $$(pyenv root 2>/dev/null)/ve
 	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
 DEMO_ENV := DEBUG=1
 
-.PHONY: run test install lint format messages
+.PHONY: run test install lint format messages bench
 
 
 $(VENV)/bin/python:
@@ -33,6 +33,11 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
+
+# The hot paths against same-run baselines on PostgreSQL + Redis (bench/run.py; docs/performance.md).
+# BENCH_SCALE=small (50 000 cases, ~2 min), default 1 000 000, large 10 000 000.
+bench: $(VENV)/.installed-run
+	$(PY) -m bench
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
