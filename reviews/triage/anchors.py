@@ -8,6 +8,7 @@ drifts from its patterns and silently drops matches.
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from re import _constants as sre  # the parser's opcodes; Python's own `re` is built on them
 from re import _parser
 
@@ -141,6 +142,51 @@ def _whole_group(source: str) -> str | None:
     return source[3:-1]
 
 
+_WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def literal_first(source: str) -> str:
+    """The same regex with a leading \\b moved after the first letter when it can be.
+
+    Under a leading \\b (or any leading assertion) sre tries the whole pattern at every
+    position of a text; a pattern that starts with a literal, or with a group whose
+    alternatives all do, lets it skip in C to the positions holding one. Before a word
+    character, \\b says "no word character before", so "\\bchest" is "c(?<!\\wc)hest":
+    the lookbehind after the c looks at the same character, also before a search's `pos`.
+    "\\b(?:a|b)x" is "(?:\\ba|\\bb)x", each alternative taken the same way. Anything else
+    (a class, an escape, a quantified first letter) is left as written.
+    """
+    if not source.startswith("\\b"):
+        return source
+    moved = _boundary_pushed(source[2:])
+    return moved if moved is not None else source
+
+
+def _boundary_pushed(source: str) -> str | None:
+    """A regex matching what "\\b" + `source` matches, starting with a literal; None if not found."""
+    if not source:
+        return None
+    first, after = source[0], source[1:2]
+    if first in _WORD_START:
+        return None if after and after in "?*+{" else f"{first}(?<!\\w{first}){source[1:]}"
+    if not source.startswith("(?:"):
+        return None
+    bars, end = [], None
+    for i, ch, depth in _structure(source):
+        if ch == "|" and depth == 1:
+            bars.append(i)
+        elif ch == ")" and depth == 0:
+            end = i
+            break
+    if end is None or source[end + 1 : end + 2] in ("?", "*", "+", "{"):
+        return None
+    edges = [2, *bars, end]
+    pushed = [_boundary_pushed(source[start + 1 : stop]) for start, stop in pairwise(edges)]
+    if any(part is None for part in pushed):
+        return None
+    return "(?:" + "|".join(pushed) + ")" + source[end + 1 :]  # type: ignore[arg-type]
+
+
 def required_literals(pattern: re.Pattern[str]) -> Anchors | None:
     """Lower-case strings one of which is in every match of `pattern`; None when there is no such set."""
     try:
@@ -156,24 +202,35 @@ def required_literals(pattern: re.Pattern[str]) -> Anchors | None:
 class AnchorIndex:
     """Finds which of many anchors occur in a text, cheaply.
 
-    Anchors are filed under their first three characters (all of them, if shorter); a text
-    is read once into its sets of characters, pairs and triples, and only anchors longer
-    than three characters whose opening is there are tested with a substring search.
+    Anchors of three or more characters are filed under their first three; a text is read
+    once into the set of its three-character openings (the last two positions give shorter
+    ones), and only anchors longer than three whose opening is there are tested with a
+    substring search. An anchor of one character is looked up in the text's set of
+    characters, one of two in the set of its pairs; two-character anchors are nearly all
+    Chinese, so an ASCII text only has the few ASCII ones tested with a substring search.
     """
 
     def __init__(self, anchors: set[str] | frozenset[str]) -> None:
         by_opening: dict[str, tuple[list[str], list[str]]] = {}
         for anchor in sorted(anchors):
-            exact, longer = by_opening.setdefault(anchor[:3], ([], []))
-            (exact if len(anchor) <= 3 else longer).append(anchor)
+            if len(anchor) > 2:
+                exact, longer = by_opening.setdefault(anchor[:3], ([], []))
+                (exact if len(anchor) == 3 else longer).append(anchor)
+        self._characters = frozenset(anchor for anchor in anchors if len(anchor) == 1)
+        self._pairs = frozenset(anchor for anchor in anchors if len(anchor) == 2)
+        self._ascii_pairs = tuple(sorted(pair for pair in self._pairs if pair.isascii()))
         self._by_opening = {opening: (tuple(exact), tuple(longer)) for opening, (exact, longer) in by_opening.items()}
         self._openings = frozenset(self._by_opening)
 
     def present(self, lowered: str) -> frozenset[str]:
-        openings = set(lowered)
-        openings.update(map(str.__add__, lowered, lowered[1:]))
-        openings.update(map("".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
-        found: list[str] = []
+        characters = set(lowered)
+        found = list(characters & self._characters)
+        if lowered.isascii():
+            found += filter(lowered.__contains__, self._ascii_pairs)
+        else:
+            found += {lowered[i : i + 2] for i in range(len(lowered) - 1)} & self._pairs
+        # Slices at the last two positions are shorter than three: no opening of three.
+        openings = {lowered[i : i + 3] for i in range(len(lowered) - 2)}
         for opening in openings & self._openings:
             exact, longer = self._by_opening[opening]
             found += exact

@@ -55,13 +55,35 @@ def rule_by_id(rule_id: str) -> Rule | None:
 # character maps to exactly one, so a match's offsets are offsets into the original text.
 _PLAIN = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x2019: "'", 0x2018: "'", 0x02BC: "'"}
 
-_SENTENCE_BREAK = re.compile(r"[!?。！？\n]+|(?<!\d)\.|\.(?!\d)")
+
+def _each_first(characters: str) -> str:
+    """`[characters]+` as one branch per character, each starting with that literal."""
+    run = "[" + re.escape(characters) + "]*"
+    return "|".join(re.escape(ch) + run for ch in characters)
+
+
+def _word_at_boundary(word: str) -> str:
+    """`\\bword\\b` with the first letter first: the check that no word character comes
+    before it is a lookbehind after that letter, since a leading one hides the literal."""
+    first = re.escape(word[0])
+    return rf"{first}(?<!\w{first}){re.escape(word[1:])}\b"
+
+
+# Sentence and clause breaks. Every branch starts with a literal character, so sre skips, in
+# C, every position whose character starts no break, instead of trying each branch there.
+# A break that must not follow a digit checks that after its character ("\.(?<!\d\.)" is
+# "(?<!\d)\."). At one position only branches for that character can match, so the order of
+# the branches does not change which match is found.
+_SENTENCE_ENDS = "!?。！？\n"
+_SENTENCE_BREAK = re.compile(_each_first(_SENTENCE_ENDS) + r"|\.(?<!\d\.)|\.(?!\d)")
 # A clause also ends at a comma, a semicolon, a colon that is not in a time, and before a
 # contrast ("no fever but chest pain", "没发烧，但是胸口痛"): a negation does not cross it.
+_CONTRASTS_EN = ("but", "however", "although", "though", "except", "and then", "then", "so", "because", "until")
 _CLAUSE_BREAK = re.compile(
-    r"[!?。！？\n,，;；]+|(?<!\d)\.|\.(?!\d)|(?<!\d)[:：]|"
-    r"\b(?:but|however|although|though|except|and then|then|so|because|until)\b|"
-    r"但是?|可是|然而|然后|后来|之后|以后|结果"
+    _each_first(_SENTENCE_ENDS + ",，;；")
+    + r"|\.(?<!\d\.)|\.(?!\d)|:(?<!\d:)|：(?<!\d：)|"
+    + "|".join(_word_at_boundary(word) for word in _CONTRASTS_EN)
+    + "|但是?|可是|然而|然后|后来|之后|以后|结果"
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -126,8 +148,9 @@ class _Message:
         self._live: dict[int, list[re.Pattern[str]]] = {}
         self._present = rule_set.anchors.present(self.text)
         candidates: dict[int, set[int]] = {}
-        for anchor in self._present:
-            for position, order in rule_set.branches_by_anchor.get(anchor, ()):
+        # Most anchors found belong to cues, exclusions or requirements, not to rule patterns.
+        for anchor in rule_set.branches_by_anchor.keys() & self._present:
+            for position, order in rule_set.branches_by_anchor[anchor]:
                 candidates.setdefault(position, set()).add(order)
         for position, order in rule_set.unanchored:
             candidates.setdefault(position, set()).add(order)
@@ -138,12 +161,15 @@ class _Message:
         """The alternatives that can match this message: those whose anchors it contains."""
         key = id(alternatives)
         if key not in self._live:
-            present = self._present
-            self._live[key] = [
-                branch.pattern
-                for branch in alternatives.branches
-                if branch.anchors is None or not branch.anchors.isdisjoint(present)
-            ]
+            present = alternatives.anchors & self._present
+            orders = alternatives.unanchored
+            if present:
+                live = set(orders)
+                for anchor in present:
+                    live.update(alternatives.by_anchor[anchor])
+                orders = sorted(live)
+            branches = alternatives.branches
+            self._live[key] = [branches[order].pattern for order in orders]
         return self._live[key]
 
     def _found(self, alternatives: Alternatives, left: int, right: int) -> bool:
@@ -244,12 +270,20 @@ def screen_message(text: str, *, rule_set: RuleSet = RULE_SET) -> list[TriageFla
     return flags
 
 
-_HUMAN_REQUEST = re.compile(
+_HUMAN_REQUEST_SOURCE = (
     r"(?:(?:speak|talk) (?:to|with) (?:a |the )?(?:real |actual |human )?(?:doctor|person|human)|real doctor|"
-    r"not (?:a |an )?(?:bot|ai|robot)|human please|真人|人工(?:客服|服务)?|医生本人|找医生|不要机器人)",
-    re.IGNORECASE,
+    r"not (?:a |an )?(?:bot|ai|robot)|human please|真人|人工(?:客服|服务)?|医生本人|找医生|不要机器人)"
 )
+# Searched in the lower-cased text, case-sensitively: every branch then starts with a literal
+# sre can skip to, which IGNORECASE prevents. That finds what IGNORECASE finds when every
+# character lower-cases to one (İ does not) and the text holds no ı or ſ, which IGNORECASE
+# alone takes for i and s; any other text is searched as written, case-insensitively.
+_HUMAN_REQUEST = re.compile(_HUMAN_REQUEST_SOURCE)
+_HUMAN_REQUEST_AS_WRITTEN = re.compile(_HUMAN_REQUEST_SOURCE, re.IGNORECASE)
 
 
 def asks_for_human(text: str) -> bool:
-    return bool(_HUMAN_REQUEST.search(text))
+    lowered = text.lower()
+    if len(lowered) == len(text) and "ı" not in lowered and "ſ" not in lowered:
+        return _HUMAN_REQUEST.search(lowered) is not None
+    return _HUMAN_REQUEST_AS_WRITTEN.search(text) is not None

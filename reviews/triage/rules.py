@@ -13,10 +13,10 @@ alternatives whose literals a message contains.
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .anchors import AnchorIndex, Anchors, required_literals, split_alternatives
+from .anchors import AnchorIndex, Anchors, literal_first, required_literals, split_alternatives
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 
@@ -65,6 +65,21 @@ class Alternatives:
     """One regex of the file, as its top-level alternatives."""
 
     branches: tuple[Branch, ...]
+    # Derived from the branches, for the screen's "which branches can match this message":
+    # every anchor of them, the branches each anchor stands for, and those without anchors.
+    anchors: frozenset[str] = field(init=False, compare=False, repr=False)
+    by_anchor: dict[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
+    unanchored: tuple[int, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_anchor: dict[str, list[int]] = {}
+        for order, branch in enumerate(self.branches):
+            for anchor in branch.anchors or ():
+                by_anchor.setdefault(anchor, []).append(order)
+        object.__setattr__(self, "anchors", frozenset(by_anchor))
+        object.__setattr__(self, "by_anchor", {anchor: tuple(orders) for anchor, orders in by_anchor.items()})
+        unanchored = tuple(order for order, branch in enumerate(self.branches) if branch.anchors is None)
+        object.__setattr__(self, "unanchored", unanchored)
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,11 @@ def _alternatives(value: object, terms: dict[str, str], where: str) -> Alternati
         _compile(source, where)  # the whole entry first, so an error quotes what was written
         for alternative in split_alternatives(source):
             compiled = _compile(alternative, where)
-            branches.append(Branch(compiled, required_literals(compiled)))
+            # Anchors come from the regex as written; the screen runs the same regex with
+            # its leading \b moved after a literal, which sre searches faster (anchors.py).
+            faster = literal_first(compiled.pattern)
+            pattern = compiled if faster == compiled.pattern else re.compile(faster)
+            branches.append(Branch(pattern, required_literals(compiled)))
     return Alternatives(tuple(branches))
 
 
