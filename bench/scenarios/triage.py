@@ -9,7 +9,8 @@ from reviews.policy import assess_patient_message
 from reviews.scrub import scrub_identifiers
 from reviews.triage.evaluation import read_messages
 
-DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "data" / "triage_dev.jsonl"
+# The repository's copy of ../shared/data/triage_dev.jsonl: a clean clone has no ../shared.
+DEV_SET = Path(__file__).resolve().parents[2] / "reviews" / "tests" / "data" / "triage_dev.jsonl"
 ROUNDS = 20
 
 
