@@ -35,7 +35,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
 # The hot paths against same-run baselines on PostgreSQL + Redis (bench/run.py; docs/performance.md).
-# BENCH_SCALE=small (50 000 cases, ~2 min), default 1 000 000, large 10 000 000.
+# BENCH_SCALE=small (50 000 cases, ~3 min), default 1 000 000, large 10 000 000.
 bench: $(VENV)/.installed-run
 	$(PY) -m bench
 

@@ -3,7 +3,7 @@
 batches with no Celery.
 
 Setup, in the bench database: the patients whose case count is nearest 20 (up to 10 000;
-at tiny and small scale, every patient with a case), one visit each two to twenty hours
+at tiny scale, every patient with a case; 1 000 at small scale), one visit each two to twenty hours
 ahead (inside the bench hospital's lead window) with a pending summary, inserted by
 INSERT … SELECT. Summaries already due from the loaded data (or made stale by earlier
 scenarios' ingest) are compiled first, so that the beat sends the bench's visits only.
@@ -37,6 +37,8 @@ from reviews.previsit_compile import FORMAT_VERSION, previsit_summary_from_histo
 
 SCENARIO = "previsit_compile"
 VISITS = 10_000
+# BENCH_SCALE=small is the two-minute check: a tenth of the visits.
+VISITS_AT = {"small": 1_000}
 CASES_WANTED = 20
 VISIT_PREFIX = "bench-previsit-"
 CONCURRENCY = 2
@@ -48,7 +50,7 @@ def run(bench: Bench) -> list[Measure]:
     hospital = bench_hospital()
     setup_started = time.perf_counter()
     _settle_due()
-    visits, cases = _book_visits(hospital.pk)
+    visits, cases = _book_visits(hospital.pk, VISITS_AT.get(bench.scale, VISITS))
     bench.facts[SCENARIO] = {
         "visits": visits,
         "cases_of_their_patients": cases,
@@ -111,7 +113,7 @@ def _settle_due() -> None:
             summaries_compile_chunk_run(list(chunk))
 
 
-def _book_visits(hospital_id: int) -> tuple[int, int]:
+def _book_visits(hospital_id: int, wanted_visits: int) -> tuple[int, int]:
     """(visits, cases of their patients). Replaces the visits of an earlier run."""
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -145,7 +147,13 @@ def _book_visits(hospital_id: int) -> tuple[int, int]:
             )
             SELECT count(*), coalesce(sum(cases), 0) FROM chosen
             """,
-            {"hospital": hospital_id, "wanted": CASES_WANTED, "visits": VISITS, "prefix": VISIT_PREFIX, "now": now},
+            {
+                "hospital": hospital_id,
+                "wanted": CASES_WANTED,
+                "visits": wanted_visits,
+                "prefix": VISIT_PREFIX,
+                "now": now,
+            },
         )
         visits, cases = cursor.fetchone()
     return visits, int(cases)
