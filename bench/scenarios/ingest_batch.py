@@ -12,7 +12,7 @@ from django.utils import timezone
 from bench.core import Bench, Measure, Request, check_statuses, interleaved, load_run
 from bench.portal_access import bench_doctors, bench_hospital
 from bench.scenarios._cases import api_headers, case_bodies, case_writer, dumps
-from reviews.bench_data import _COPY_FIELDS, _columns
+from reviews.bench_data import _copy
 from reviews.models import Case, Message, Patient
 
 BATCH = 500
@@ -58,10 +58,6 @@ def _case_rows(bodies: list[dict], *, first_id: int, hospital_id: int, doctors: 
     return cases, messages
 
 
-def _copy_statement(model) -> str:
-    return f"COPY {model._meta.db_table} ({', '.join(_columns(model, _COPY_FIELDS[model]))}) FROM STDIN"
-
-
 def run(bench: Bench) -> list[Measure]:
     writer = case_writer(seed=11)
     headers = api_headers(bench.api_token)
@@ -103,7 +99,6 @@ def run(bench: Bench) -> list[Measure]:
                     )
                 )
             per_worker.append(rounds)
-        case_sql, message_sql = _copy_statement(Case), _copy_statement(Message)
         connections = [psycopg.connect(bench.database_url, autocommit=True) for _ in range(CONCURRENCY)]
         barrier = threading.Barrier(CONCURRENCY + 1)
         finished: list[float] = []
@@ -112,12 +107,8 @@ def run(bench: Bench) -> list[Measure]:
             barrier.wait()
             for cases, messages in rounds:
                 with conn.transaction(), conn.cursor() as cursor:
-                    with cursor.copy(case_sql) as copy:
-                        for row in cases:
-                            copy.write_row(row)
-                    with cursor.copy(message_sql) as copy:
-                        for row in messages:
-                            copy.write_row(row)
+                    _copy(cursor, Case, cases)
+                    _copy(cursor, Message, messages)
             finished.append(time.perf_counter())
 
         threads = [
