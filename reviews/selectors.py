@@ -271,13 +271,12 @@ class SummaryCase(NamedTuple):
         "updated_at",
     )
 
+    # The model's own rule, as in QueueCase.
+    urgency_code = Case.urgency_code
+
     @classmethod
     def from_row(cls, row: tuple) -> "SummaryCase":
         return cls(*row[:6], SummaryPatient(row[6]), *row[7:])
-
-    @property
-    def urgency_code(self) -> str:
-        return Urgency(self.urgency).code
 
 
 class SummaryMessage(NamedTuple):
